@@ -1,0 +1,1 @@
+"""Every effect on the world: the ledger, notifications and the working-day calendar."""

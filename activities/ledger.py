@@ -1,0 +1,70 @@
+"""The ledger in PostgreSQL: one row per task, per transition, per escalation."""
+
+from __future__ import annotations
+
+import asyncpg
+from temporalio import activity
+
+from workflows import activity_names
+from workflows.contracts import LedgerBatch
+
+_UPSERT_TASK = """
+INSERT INTO tasks (id, title, source, assigning_unit, lead_unit, co_units, standard, due,
+                   urgency, policy, stage, escalation_level, next_deadline, last_seq, updated_at)
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10::jsonb, $11, $12, $13, $14, $15)
+ON CONFLICT (id) DO UPDATE SET
+    stage = excluded.stage,
+    escalation_level = excluded.escalation_level,
+    next_deadline = excluded.next_deadline,
+    last_seq = excluded.last_seq,
+    updated_at = excluded.updated_at
+WHERE tasks.last_seq <= excluded.last_seq
+"""
+
+_INSERT_EVENT = """
+INSERT INTO task_events (task_id, seq, at, kind, stage, unit, actor, detail, level, deadline)
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)
+ON CONFLICT (task_id, seq) DO NOTHING
+"""
+
+_INSERT_ESCALATION = """
+INSERT INTO escalations (task_id, seq, level, kind, unit, at, answer_by)
+VALUES ($1, $2, $3, $4, $5, $6, $7)
+ON CONFLICT (task_id, seq) DO NOTHING
+"""
+
+
+class LedgerActivities:
+    def __init__(self, pool: asyncpg.Pool) -> None:
+        self.pool = pool
+
+    @activity.defn(name=activity_names.RECORD_EVENTS)
+    async def record_events(self, batch: LedgerBatch) -> int:
+        """Write the batch and the task row in one transaction; a retry writes nothing twice."""
+        task, spec = batch.task, batch.task.spec
+        last_seq = batch.events[-1].seq if batch.events else 0
+        async with self.pool.acquire() as conn, conn.transaction():
+            await conn.execute(
+                _UPSERT_TASK,
+                spec.id, spec.title, spec.source, spec.assigning_unit, spec.lead_unit,
+                list(spec.co_units), spec.standard, spec.due, spec.urgency,
+                spec.policy.model_dump_json(), task.stage.value, task.escalation_level,
+                task.next_deadline, last_seq, task.updated_at,
+            )
+            await conn.executemany(
+                _INSERT_EVENT,
+                [
+                    (spec.id, e.seq, e.at, e.kind, e.stage.value, e.unit, e.by, e.detail,
+                     e.level, e.deadline)
+                    for e in batch.events
+                ],
+            )
+            await conn.executemany(
+                _INSERT_ESCALATION,
+                [
+                    (spec.id, e.seq, e.level, e.kind, e.unit or spec.lead_unit, e.at, e.deadline)
+                    for e in batch.events
+                    if e.kind in ("escalated", "reminded")
+                ],
+            )
+        return len(batch.events)

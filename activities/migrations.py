@@ -1,0 +1,42 @@
+"""Versioned schema migrations, applied in order at start-up under an advisory lock."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import asyncpg
+
+# deploy/migrations in a checkout; DUBAN_MIGRATIONS_DIR where the files are shipped elsewhere.
+DEFAULT_DIR = Path(__file__).resolve().parent.parent / "deploy" / "migrations"
+_LOCK_KEY = 0x647562616E  # "duban": one migrator at a time, whatever the number of workers
+
+
+def migrations_dir() -> Path:
+    return Path(os.environ.get("DUBAN_MIGRATIONS_DIR", DEFAULT_DIR))
+
+
+async def migrate(conn: asyncpg.Connection, directory: Path | None = None) -> list[str]:
+    """Apply every migration not yet applied; return the names applied now."""
+    folder = directory or migrations_dir()
+    files = sorted(folder.glob("*.sql"))
+    if not files:
+        raise FileNotFoundError(f"no migrations in {folder}")
+    applied_now: list[str] = []
+    await conn.execute("SELECT pg_advisory_lock($1)", _LOCK_KEY)
+    try:
+        await conn.execute(
+            "CREATE TABLE IF NOT EXISTS schema_migrations "
+            "(version text PRIMARY KEY, applied_at timestamptz NOT NULL DEFAULT now())"
+        )
+        done = {r["version"] for r in await conn.fetch("SELECT version FROM schema_migrations")}
+        for path in files:
+            if path.stem in done:
+                continue
+            async with conn.transaction():
+                await conn.execute(path.read_text(encoding="utf-8"))
+                await conn.execute("INSERT INTO schema_migrations (version) VALUES ($1)", path.stem)
+            applied_now.append(path.stem)
+    finally:
+        await conn.execute("SELECT pg_advisory_unlock($1)", _LOCK_KEY)
+    return applied_now

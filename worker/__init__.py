@@ -1,0 +1,1 @@
+"""The process that hosts the workflow and its activities."""

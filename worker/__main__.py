@@ -1,0 +1,25 @@
+"""`python -m worker`: the production worker, against TEMPORAL_ADDRESS and DUBAN_DATABASE_URL."""
+
+from __future__ import annotations
+
+import asyncio
+import signal
+
+from worker import logs
+from worker.main import connect, run
+from worker.settings import Settings
+
+
+async def _main() -> None:
+    logs.configure()
+    settings = Settings()
+    client = await connect()
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    await run(settings, client, stop)
+
+
+if __name__ == "__main__":
+    asyncio.run(_main())

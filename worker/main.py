@@ -1,0 +1,85 @@
+"""Build and run the worker: the pool, the activities, the workflow, and the client."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator
+
+import asyncpg
+import structlog
+from temporalio.client import Client
+from temporalio.contrib.pydantic import pydantic_data_converter
+from temporalio.envconfig import ClientConfig
+from temporalio.worker import Worker
+from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxRestrictions
+
+from activities.calendar import CalendarActivities, WorkingCalendar
+from activities.channels import Channel, WebhookChannel
+from activities.ledger import LedgerActivities
+from activities.migrations import migrate
+from activities.notify import NotifyActivities
+from worker.settings import Settings
+from workflows.task import TaskWorkflow
+
+log = structlog.get_logger(__name__)
+
+# pydantic is deterministic and heavy to re-import per workflow run: share it.
+SANDBOX = SandboxedWorkflowRunner(
+    restrictions=SandboxRestrictions.default.with_passthrough_modules(
+        "pydantic", "pydantic_core", "annotated_types", "typing_inspection"
+    )
+)
+
+
+async def connect(address: str | None = None, namespace: str | None = None) -> Client:
+    """A client from TEMPORAL_ADDRESS / TEMPORAL_NAMESPACE (or the given address)."""
+    config = ClientConfig.load_client_connect_config()
+    config.setdefault("target_host", address or "localhost:7233")
+    if address:
+        config["target_host"] = address
+    if namespace:
+        config["namespace"] = namespace
+    return await Client.connect(**config, data_converter=pydantic_data_converter)
+
+
+@contextlib.asynccontextmanager
+async def open_pool(database_url: str) -> AsyncIterator[asyncpg.Pool]:
+    async with asyncpg.create_pool(database_url, min_size=1, max_size=10) as pool:
+        async with pool.acquire() as conn:
+            applied = await migrate(conn)
+        if applied:
+            log.info("schema migrated", applied=applied)
+        yield pool
+
+
+def build_worker(client: Client, pool: asyncpg.Pool, settings: Settings) -> Worker:
+    channels: dict[str, Channel] = {}
+    if settings.webhook_url:
+        channels["webhook"] = WebhookChannel(settings.webhook_url)
+    calendar = WorkingCalendar(settings.timezone, settings.closing_time)
+    ledger = LedgerActivities(pool)
+    notify = NotifyActivities(pool, channels)
+    return Worker(
+        client,
+        task_queue=settings.task_queue,
+        workflows=[TaskWorkflow],
+        activities=[
+            ledger.record_events,
+            notify.send_notice,
+            CalendarActivities(calendar).working_deadline,
+        ],
+        workflow_runner=SANDBOX,
+        max_cached_workflows=settings.max_cached_workflows,
+    )
+
+
+async def run(settings: Settings, client: Client, stop: asyncio.Event) -> None:
+    """Run until `stop` is set, then finish in-flight work and return."""
+    if settings.database_url is None:
+        raise SystemExit("duban worker: set DUBAN_DATABASE_URL to a PostgreSQL URL")
+    async with open_pool(settings.database_url.get_secret_value()) as pool:
+        worker = build_worker(client, pool, settings)
+        async with worker:
+            log.info("worker running", task_queue=settings.task_queue)
+            await stop.wait()

@@ -1,0 +1,25 @@
+"""Settings from the environment (prefix DUBAN_), built in main(), never at import time."""
+
+from __future__ import annotations
+
+from datetime import time
+from pathlib import Path
+
+from pydantic import SecretStr
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="DUBAN_", extra="ignore")
+
+    # PostgreSQL; unset under `duban up`, which starts an embedded server.
+    database_url: SecretStr | None = None
+    # Where escalation notices are POSTed as JSON; unset: notices are recorded as undelivered.
+    webhook_url: str | None = None
+    task_queue: str = "duban"
+    # Where `duban up` keeps its servers' state and where commands find that stack.
+    data_dir: Path = Path(".duban")
+    timezone: str = "Asia/Shanghai"
+    closing_time: time = time(18, 0)
+    # The worker's cache of workflows held in memory between tasks.
+    max_cached_workflows: int = 1000

@@ -1,0 +1,1 @@
+"""Deterministic code: the task workflow and the contracts every other room shares."""

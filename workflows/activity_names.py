@@ -1,0 +1,5 @@
+"""Names of the activities the workflow calls, so the workflow never imports effectful code."""
+
+RECORD_EVENTS = "ledger.record_events"
+SEND_NOTICE = "notify.send_notice"
+WORKING_DEADLINE = "calendar.working_deadline"

@@ -1,0 +1,60 @@
+"""Which window each stage waits on, what opens it, and how it reads in the Web UI."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta, timezone
+
+from workflows.contracts import Stage, TaskState
+
+# Asia/Shanghai has kept UTC+8 without daylight saving since 1991: a fixed offset is exact
+# and keeps the workflow free of time-zone files.
+OFFICE_TZ = timezone(timedelta(hours=8), "Asia/Shanghai")
+
+LABELS = {
+    "receive": "签收",
+    "deploy": "部署",
+    "plan": "计划反馈",
+    "progress": "进展反馈",
+    "stage_every": "阶段进展反馈",
+    "verify": "核实销号",
+    "due": "完成时限",
+}
+
+
+@dataclass(frozen=True)
+class WindowPlan:
+    name: str  # a window of the policy, or "due"
+    awaiting: str
+    owner_unit: str
+    anchor_kind: str  # the event whose time opens the window
+
+
+PLANS: dict[Stage, WindowPlan] = {
+    Stage.ASSIGNED: WindowPlan("receive", "receipt (签收)", "lead", "assigned"),
+    Stage.RECEIVED: WindowPlan("deploy", "deployment (部署)", "lead", "received"),
+    Stage.DEPLOYED: WindowPlan("plan", "plan report (计划)", "lead", "received"),
+    Stage.PLANNED: WindowPlan("progress", "status report (进展)", "lead", "received"),
+    Stage.IN_PROGRESS: WindowPlan("stage_every", "staged or completion report", "lead", "stage"),
+    Stage.COMPLETED: WindowPlan("verify", "verification (核实销号)", "assigning", "completed"),
+}
+
+
+def anchor(state: TaskState, plan: WindowPlan) -> datetime:
+    """When the window opened: the latest event of its anchor kind."""
+    kinds = {"stage": ("reported_progress", "rejected", "reported_plan")}.get(
+        plan.anchor_kind, (plan.anchor_kind,)
+    )
+    for event in reversed(state.events):
+        if event.kind in kinds:
+            return event.at
+    # A window always has its anchor in the record; the task's start is the safe floor.
+    return state.events[0].at
+
+
+def owner(state: TaskState, plan: WindowPlan) -> str:
+    return state.spec.assigning_unit if plan.owner_unit == "assigning" else state.spec.lead_unit
+
+
+def local(at: datetime) -> str:
+    return at.astimezone(OFFICE_TZ).strftime("%Y-%m-%d %H:%M")
