@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import hashlib
+
 import asyncpg
 import structlog
 from temporalio import activity
@@ -28,7 +30,9 @@ WHERE task_id = $1 AND seq = $2 AND role = $3 AND unit = $4 AND channel = $5
 
 
 def idempotency_key(n: Notice) -> str:
-    return f"{n.task_id}:{n.seq}:{n.role}:{n.unit}:{n.channel}"
+    """Stable for one (task, event, recipient, channel); ASCII so it fits an HTTP header."""
+    natural = f"{n.task_id}\x1f{n.seq}\x1f{n.role}\x1f{n.unit}\x1f{n.channel}"
+    return hashlib.sha256(natural.encode()).hexdigest()[:32]
 
 
 class NotifyActivities:

