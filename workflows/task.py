@@ -66,14 +66,14 @@ class TaskWorkflow:
         self.s: TaskState = start.state or TaskState(spec=start.spec)
         self._published: dict[str, object] = {}
         self._sending = 0
+        if self.s.seq == 0:  # here, not in run(): an update may be handled before run() starts
+            self._emit("assigned", unit=self.s.spec.assigning_unit, by=start.assigned_by)
 
     # ---- the life of the task ---------------------------------------------------------
 
     @workflow.run
     async def run(self, start: TaskStart) -> TaskState:
         recorder = asyncio.create_task(self._record_forever())
-        if self.s.seq == 0:
-            self._emit("assigned", unit=self.s.spec.assigning_unit, by=start.assigned_by)
         while self.s.stage not in TERMINAL_STAGES:
             await self._supervise_stage()
         await workflow.wait_condition(

@@ -81,3 +81,26 @@ async def send(handle: WorkflowHandle[Any, Any], action: str, message: Message) 
 async def status(handle: WorkflowHandle[Any, Any]) -> TaskState:
     state: TaskState = await handle.query(TaskWorkflow.status)
     return state
+
+
+async def eventually(check: Any, timeout: float = 20.0) -> Any:
+    """Poll an async check until it returns a truthy value (activities run in real time)."""
+    import asyncio
+
+    deadline = asyncio.get_running_loop().time() + timeout
+    while True:
+        value = await check()
+        if value:
+            return value
+        if asyncio.get_running_loop().time() > deadline:
+            raise AssertionError(f"not reached within {timeout}s: last value {value!r}")
+        await asyncio.sleep(0.1)
+
+
+async def at_level(handle: WorkflowHandle[Any, Any], level: int) -> TaskState:
+    async def check() -> TaskState | None:
+        state = await status(handle)
+        return state if state.escalation_level == level and not state.unrecorded else None
+
+    result: TaskState = await eventually(check)
+    return result
