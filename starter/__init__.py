@@ -1,0 +1,1 @@
+"""What people use: the `duban` command line and the embedded development stack."""

@@ -1,0 +1,209 @@
+"""The `duban task ...` commands against Temporal: start, send a message, show, list."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, date, datetime
+from pathlib import Path
+from typing import Any
+
+from temporalio.client import (
+    Client,
+    WorkflowExecutionStatus,
+    WorkflowHandle,
+    WorkflowUpdateFailedError,
+)
+from temporalio.common import (
+    SearchAttributeKey,
+    SearchAttributePair,
+    TypedSearchAttributes,
+    WorkflowIDConflictPolicy,
+    WorkflowIDReusePolicy,
+)
+from temporalio.exceptions import WorkflowAlreadyStartedError
+from temporalio.service import RPCError, RPCStatusCode
+
+from starter.taskfile import load_task
+from workflows.contracts import Accepted, Envelope, Message, TaskState
+from workflows.errors import DubanError
+from workflows.task import LEAD_UNIT, STAGE, TaskWorkflow
+from workflows.windows import OFFICE_TZ, local
+
+TASK_QUEUE_DEFAULT = "duban"
+
+
+def today() -> date:
+    return datetime.now(OFFICE_TZ).date()
+
+
+async def start_task(client: Client, path: Path, task_queue: str, by: str) -> str:
+    from workflows.contracts import TaskStart
+
+    spec = load_task(path, today())
+    due = str(spec.due) if spec.due else "无"
+    details = (
+        f"**来源** {spec.source}  \n**交办单位** {spec.assigning_unit}  \n"
+        f"**牵头单位** {spec.lead_unit}  \n**协办单位** {'、'.join(spec.co_units) or '无'}  \n"
+        f"**工作标准** {spec.standard}  \n**完成时限** {due}  \n**紧急程度** {spec.urgency}"
+    )
+    try:
+        await client.start_workflow(
+            TaskWorkflow.run,
+            TaskStart(spec=spec, assigned_by=by),
+            id=spec.id,
+            task_queue=task_queue,
+            id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
+            id_conflict_policy=WorkflowIDConflictPolicy.FAIL,
+            static_summary=f"{spec.title}｜牵头 {spec.lead_unit}｜时限 {due}",
+            static_details=details,
+            memo={"title": spec.title},
+            search_attributes=TypedSearchAttributes(
+                [SearchAttributePair(STAGE, "assigned"), SearchAttributePair(LEAD_UNIT, spec.lead_unit)]
+            ),
+        )
+    except WorkflowAlreadyStartedError as err:
+        raise DubanError(f"{path}: task {spec.id} already exists; nothing started") from err
+    return spec.id
+
+
+async def _handle(client: Client, task_id: str) -> WorkflowHandle[Any, Any]:
+    handle = client.get_workflow_handle(task_id)
+    try:
+        await handle.describe()
+    except RPCError as err:
+        if err.status == RPCStatusCode.NOT_FOUND:
+            raise DubanError(f"no task {task_id}") from err
+        raise
+    return handle
+
+
+async def send_message(
+    client: Client, task_id: str, action: str, message: Message, as_signal: bool
+) -> Accepted | None:
+    handle = await _handle(client, task_id)
+    description = await handle.describe()
+    if description.status != WorkflowExecutionStatus.RUNNING:
+        state = await _query(handle)
+        stage = state.stage.value if state else description.status.name.lower()  # type: ignore[union-attr]
+        raise DubanError(f"task {task_id} is {stage}; it takes no more messages")
+    if as_signal:
+        await handle.signal(TaskWorkflow.message, Envelope(action=action, message=message))  # type: ignore[arg-type]
+        return None
+    try:
+        result: Accepted = await handle.execute_update(action, message, result_type=Accepted)
+    except WorkflowUpdateFailedError as err:
+        reason = getattr(err.cause, "message", None) or str(err.cause)
+        raise DubanError(f"refused: {reason}") from err
+    return result
+
+
+async def _query(handle: WorkflowHandle[Any, Any]) -> TaskState | None:
+    try:
+        state: TaskState = await handle.query(TaskWorkflow.status)
+    except RPCError:
+        return None
+    return state
+
+
+async def show(client: Client, task_id: str) -> TaskState:
+    handle = await _handle(client, task_id)
+    state = await _query(handle)
+    if state is None:
+        raise DubanError(f"task {task_id}: no worker answered; is `duban up` running?")
+    return state
+
+
+def show_json(state: TaskState) -> dict[str, Any]:
+    return {
+        "id": state.spec.id,
+        "title": state.spec.title,
+        "stage": state.stage.value,
+        "lead_unit": state.spec.lead_unit,
+        "escalation_level": state.escalation_level,
+        "next_deadline": state.next_deadline.isoformat() if state.next_deadline else None,
+        "window": state.window.model_dump(mode="json") if state.window else None,
+        "misses": state.misses,
+        "last_report": state.last_report,
+        "rework_reason": state.rework_reason,
+        "events": [e.model_dump(mode="json") for e in state.events],
+        "notifications": [n.model_dump(mode="json") for n in state.notifications],
+        "spec": state.spec.model_dump(mode="json"),
+    }
+
+
+def show_text(state: TaskState) -> str:
+    s = state.spec
+    lines = [
+        f"{s.id}  {s.title}",
+        f"  stage       {state.stage.value}",
+        f"  lead unit   {s.lead_unit}   co-units {'、'.join(s.co_units) or '-'}",
+        f"  escalation  level {state.escalation_level}   misses {state.misses}",
+    ]
+    if state.window and state.next_deadline:
+        lines.append(f"  waiting on  {state.window.awaiting} from {state.window.owner_unit}")
+        lines.append(f"  deadline    {local(state.next_deadline)}  ({state.window.rule})")
+    lines.append("  events")
+    for e in state.events:
+        who = " ".join(x for x in (e.unit, e.by) if x)
+        lines.append(f"    {e.seq:>3} {local(e.at)}  {e.kind:<20} {who}  {e.detail}".rstrip())
+    if state.notifications:
+        lines.append("  notifications")
+        for n in state.notifications:
+            lines.append(f"    #{n.seq} {n.role} ({n.unit}) via {n.channel}: {n.status}")
+    return "\n".join(lines)
+
+
+def _quoted(value: str) -> str:
+    if "'" in value or "\\" in value:
+        raise DubanError(f"filter value {value!r} may not contain quotes or backslashes")
+    return f"'{value}'"
+
+
+def list_query(stage: str | None, unit: str | None, overdue: bool) -> str:
+    parts = ["WorkflowType = 'TaskWorkflow'"]
+    if stage:
+        parts.append(f"TaskStage = {_quoted(stage)}")
+    if unit:
+        parts.append(f"LeadUnit = {_quoted(unit)}")
+    if overdue:
+        now = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+        parts.append(f"(EscalationLevel > 0 OR NextDeadline < '{now}')")
+    return " AND ".join(parts)
+
+
+async def list_tasks(
+    client: Client, stage: str | None, unit: str | None, overdue: bool
+) -> list[dict[str, Any]]:
+    rows = []
+    async for wf in client.list_workflows(list_query(stage, unit, overdue)):
+        attrs = wf.typed_search_attributes
+        deadline = attrs.get(SearchAttributeKey.for_datetime("NextDeadline"))
+        rows.append(
+            {
+                "id": wf.id,
+                "title": await wf.memo_value("title", ""),
+                "stage": attrs.get(STAGE),
+                "lead_unit": attrs.get(LEAD_UNIT),
+                "escalation_level": attrs.get(SearchAttributeKey.for_int("EscalationLevel")) or 0,
+                "next_deadline": deadline.isoformat() if deadline else None,
+                "status": wf.status.name.lower() if wf.status else None,
+            }
+        )
+    return rows
+
+
+def list_text(rows: list[dict[str, Any]]) -> str:
+    if not rows:
+        return "no tasks"
+    out = []
+    for r in rows:
+        deadline = local(datetime.fromisoformat(r["next_deadline"])) if r["next_deadline"] else "-"
+        out.append(
+            f"{r['id']:<24} {r['stage'] or '-':<12} L{r['escalation_level']} "
+            f"{deadline:<16} {r['lead_unit'] or '-'}  {r['title']}"
+        )
+    return "\n".join(out)
+
+
+def dumps(value: Any) -> str:
+    return json.dumps(value, ensure_ascii=False, indent=2)
