@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import getpass
+import os
 import sys
 from collections.abc import Awaitable, Callable
 from pathlib import Path
@@ -150,7 +151,12 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def entry(*_: Any) -> None:
-    sys.exit(main())
+    code = main()
+    sys.stdout.flush()
+    sys.stderr.flush()
+    # The Temporal core runtime's threads can abort the interpreter's finalisation
+    # ("PyGILState_Release ... finalizing"); everything is done and flushed, so leave now.
+    os._exit(code)
 
 
 if __name__ == "__main__":

@@ -1,0 +1,162 @@
+"""End to end: `duban up` (dev server + pgserver + worker) driven by the `duban` command."""
+
+from __future__ import annotations
+
+import asyncio
+from collections import Counter
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import asyncpg
+import pytest
+
+from tests.e2e.stack import Stack, wait_for
+from tests.peers import WebhookReceiver
+
+pytestmark = pytest.mark.e2e
+
+POLICY = """
+windows: {receive: 4s, deploy: 1h, plan: 2h, progress: 3h, stage_every: 3h, verify: 1h}
+escalation:
+  - {level: lead_unit, answer_within: 3s}
+  - {level: deputy_secretary_general, answer_within: 3s}
+  - {level: principal_leader, answer_within: 1h}
+"""
+
+TASK = """
+id: {id}
+title: 完善行政执法协调机制
+source: 区政府常务会议纪要〔2026〕12号
+assigning_unit: 区政府办公室
+lead_unit: 区司法局
+co_units: [区财政局, 区人社局]
+standard: 形成协调办法并印发
+urgency: normal
+policy: seconds.yaml
+"""
+
+
+@pytest.fixture(scope="module")
+def receiver() -> Iterator[WebhookReceiver]:
+    with WebhookReceiver() as r:
+        yield r
+
+
+@pytest.fixture(scope="module")
+def stack(tmp_path_factory: pytest.TempPathFactory, receiver: WebhookReceiver) -> Iterator[Stack]:
+    root = tmp_path_factory.mktemp("e2e")
+    s = Stack(root / "data", {"DUBAN_WEBHOOK_URL": receiver.url})
+    s.start()
+    yield s
+    if s.process is not None:
+        assert s.stop() == 0
+
+
+def task_file(folder: Path, task_id: str) -> Path:
+    (folder / "seconds.yaml").write_text(POLICY, encoding="utf-8")
+    path = folder / f"{task_id}.yaml"
+    path.write_text(TASK.format(id=task_id), encoding="utf-8")
+    return path
+
+
+async def ledger(url: str, task_id: str) -> tuple[list[Any], list[Any]]:
+    conn = await asyncpg.connect(url)
+    try:
+        events = await conn.fetch(
+            "SELECT seq, kind, unit, actor, level FROM task_events WHERE task_id=$1 ORDER BY seq",
+            task_id,
+        )
+        notes = await conn.fetch(
+            "SELECT seq, role, status FROM notifications WHERE task_id=$1 ORDER BY seq, role",
+            task_id,
+        )
+    finally:
+        await conn.close()
+    return events, notes
+
+
+def test_a_task_climbs_to_level_three_and_a_report_stops_it(
+    stack: Stack, receiver: WebhookReceiver, tmp_path: Path
+) -> None:
+    path = task_file(tmp_path, "T-E2E-CLIMB")
+    assert stack.ok("task", "start", str(path)).strip() == "T-E2E-CLIMB"
+
+    state = wait_for(lambda: (s := stack.show("T-E2E-CLIMB"))["escalation_level"] == 3 and s)
+    assert state["stage"] == "assigned"
+    wait_for(lambda: len(receiver.for_task("T-E2E-CLIMB")) >= 6)
+    got = receiver.for_task("T-E2E-CLIMB")
+    # Each level is told once, and everyone below it is copied once.
+    assert Counter((p["level"], p["recipient_role"]) for p in got) == Counter({
+        (1, "lead_unit"): 1,
+        (2, "deputy_secretary_general"): 1, (2, "lead_unit"): 1,
+        (3, "principal_leader"): 1, (3, "deputy_secretary_general"): 1, (3, "lead_unit"): 1,
+    })
+    assert all("区司法局" in p["text"] for p in got)
+
+    out = stack.ok("task", "receive", "T-E2E-CLIMB", "--unit", "区司法局", "--by", "张三")
+    assert "accepted" in out and "received" in out
+    state = wait_for(lambda: (s := stack.show("T-E2E-CLIMB"))["escalation_level"] == 0 and s)
+    assert state["stage"] == "received" and state["misses"] == 1
+    listed = stack.ok("task", "list", "--stage", "received", "--unit", "区司法局")
+    assert "T-E2E-CLIMB" in listed or wait_for(
+        lambda: "T-E2E-CLIMB" in stack.ok("task", "list", "--stage", "received")
+    )
+
+    # `task show --json` agrees with the ledger, event for event and notice for notice.
+    state = wait_for(
+        lambda: (s := stack.show("T-E2E-CLIMB")) and len(s["notifications"]) == 6 and s
+    )
+    events, notes = asyncio.run(ledger(stack.database_url, "T-E2E-CLIMB"))
+    wait_for(lambda: len(asyncio.run(ledger(stack.database_url, "T-E2E-CLIMB"))[0])
+             == len(state["events"]))
+    events, notes = asyncio.run(ledger(stack.database_url, "T-E2E-CLIMB"))
+    assert [(r["seq"], r["kind"], r["unit"], r["actor"], r["level"]) for r in events] == [
+        (e["seq"], e["kind"], e["unit"], e["by"], e["level"]) for e in state["events"]
+    ]
+    assert sorted((r["seq"], r["role"], r["status"]) for r in notes) == sorted(
+        (n["seq"], n["role"], n["status"]) for n in state["notifications"]
+    )
+    assert {r["status"] for r in notes} == {"delivered"}
+    assert len(receiver.for_task("T-E2E-CLIMB")) == 6  # nothing sent twice
+
+
+def test_bad_input_is_refused_in_one_line_and_changes_nothing(
+    stack: Stack, tmp_path: Path
+) -> None:
+    path = task_file(tmp_path, "T-E2E-BAD")
+    stack.ok("task", "start", str(path))
+    before = stack.show("T-E2E-BAD")
+
+    broken = tmp_path / "broken.yaml"
+    broken.write_text("title: x\nlead_unit: 区司法局\n", encoding="utf-8")
+    cases = {
+        ("task", "start", str(broken)): "assigning_unit: missing",
+        ("task", "start", str(path)): "already exists",
+        ("task", "receive", "T-NO-SUCH", "--unit", "区司法局", "--by", "张三"): "no task T-NO-SUCH",
+        ("task", "receive", "T-E2E-BAD", "--unit", "区财政局", "--by", "王五"): "only 区司法局 may",
+        ("task", "report", "T-E2E-BAD", "--unit", "区司法局", "--by", "张三",
+         "--kind", "plan", "--text", "计划"): "at stage assigned",
+        ("task", "verify", "T-E2E-BAD", "--unit", "区司法局", "--by", "张三"): "only 区政府办公室",
+    }
+    for args, reason in cases.items():
+        done = stack.duban(*args)
+        assert done.returncode != 0, args
+        assert reason in done.stderr and done.stderr.count("\n") == 1, done.stderr
+    after = stack.show("T-E2E-BAD")
+    assert after["events"][: len(before["events"])] == before["events"]
+    assert after["stage"] == "assigned"
+    assert all(e["kind"] != "received" for e in after["events"])
+
+
+def test_a_restart_resumes_the_task_in_flight(stack: Stack, tmp_path: Path) -> None:
+    path = task_file(tmp_path, "T-E2E-RESTART")
+    stack.ok("task", "start", str(path))
+    stack.ok("task", "receive", "T-E2E-RESTART", "--unit", "区司法局", "--by", "张三")
+    assert stack.stop() == 0
+    assert not (stack.data_dir / "stack.json").exists()
+    stack.start()
+    state = stack.show("T-E2E-RESTART")
+    assert state["stage"] == "received"
+    out = stack.ok("task", "deploy", "T-E2E-RESTART", "--unit", "区司法局", "--by", "张三")
+    assert "deployed" in out
