@@ -46,16 +46,37 @@ class LedgerActivities:
         async with self.pool.acquire() as conn, conn.transaction():
             await conn.execute(
                 _UPSERT_TASK,
-                spec.id, spec.title, spec.source, spec.assigning_unit, spec.lead_unit,
-                list(spec.co_units), spec.standard, spec.due, spec.urgency,
-                spec.policy.model_dump_json(), task.stage.value, task.escalation_level,
-                task.next_deadline, last_seq, task.updated_at,
+                spec.id,
+                spec.title,
+                spec.source,
+                spec.assigning_unit,
+                spec.lead_unit,
+                list(spec.co_units),
+                spec.standard,
+                spec.due,
+                spec.urgency,
+                spec.policy.model_dump_json(),
+                task.stage.value,
+                task.escalation_level,
+                task.next_deadline,
+                last_seq,
+                task.updated_at,
             )
             await conn.executemany(
                 _INSERT_EVENT,
                 [
-                    (spec.id, e.seq, e.at, e.kind, e.stage.value, e.unit, e.by, e.detail,
-                     e.level, e.deadline)
+                    (
+                        spec.id,
+                        e.seq,
+                        e.at,
+                        e.kind,
+                        e.stage.value,
+                        e.unit,
+                        e.by,
+                        e.detail,
+                        e.level,
+                        e.deadline,
+                    )
                     for e in batch.events
                 ],
             )

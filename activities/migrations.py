@@ -6,6 +6,7 @@ import os
 from pathlib import Path
 
 import asyncpg
+from asyncpg.pool import PoolConnectionProxy
 
 # deploy/migrations in a checkout; DUBAN_MIGRATIONS_DIR where the files are shipped elsewhere.
 DEFAULT_DIR = Path(__file__).resolve().parent.parent / "deploy" / "migrations"
@@ -16,7 +17,10 @@ def migrations_dir() -> Path:
     return Path(os.environ.get("DUBAN_MIGRATIONS_DIR", DEFAULT_DIR))
 
 
-async def migrate(conn: asyncpg.Connection, directory: Path | None = None) -> list[str]:
+async def migrate(
+    conn: asyncpg.Connection[asyncpg.Record] | PoolConnectionProxy[asyncpg.Record],
+    directory: Path | None = None,
+) -> list[str]:
     """Apply every migration not yet applied; return the names applied now."""
     folder = directory or migrations_dir()
     files = sorted(folder.glob("*.sql"))

@@ -43,9 +43,7 @@ class NotifyActivities:
     @activity.defn(name=activity_names.SEND_NOTICE)
     async def send_notice(self, notice: Notice) -> NoticeOutcome:
         key = (notice.task_id, notice.seq, notice.role, notice.unit, notice.channel)
-        row = await self.pool.fetchrow(
-            _CLAIM, *key, notice.kind, notice.level, notice.text
-        )
+        row = await self.pool.fetchrow(_CLAIM, *key, notice.kind, notice.level, notice.text)
         assert row is not None
         if row["status"] in ("delivered", "failed", "no_channel"):
             return self._outcome(notice, row["status"], row["attempts"], row["last_error"] or "")
@@ -59,7 +57,9 @@ class NotifyActivities:
             said = await channel.send(notice, idempotency_key(notice))
         except PermanentFailure as err:
             await self.pool.execute(_MARK, *key, "failed", 1, str(err))
-            raise ApplicationError(str(err), type="NotificationRejected", non_retryable=True) from err
+            raise ApplicationError(
+                str(err), type="NotificationRejected", non_retryable=True
+            ) from err
         except Exception as err:
             await self.pool.execute(_MARK, *key, "retrying", 1, f"{type(err).__name__}: {err}")
             raise
@@ -69,7 +69,11 @@ class NotifyActivities:
     @staticmethod
     def _outcome(notice: Notice, status: str, attempts: int, detail: str) -> NoticeOutcome:
         return NoticeOutcome(
-            seq=notice.seq, role=notice.role, unit=notice.unit, channel=notice.channel,
-            status=status,  # type: ignore[arg-type]
-            attempts=attempts, detail=detail,
+            seq=notice.seq,
+            role=notice.role,
+            unit=notice.unit,
+            channel=notice.channel,
+            status=status,
+            attempts=attempts,
+            detail=detail,
         )

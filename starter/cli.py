@@ -59,7 +59,8 @@ def _parser() -> argparse.ArgumentParser:
             p.add_argument("--kind", required=True, choices=["plan", "progress", "completion"])
         if action == "ack":
             p.add_argument(
-                "--role", choices=["lead_unit", "deputy_secretary_general", "principal_leader"],
+                "--role",
+                choices=["lead_unit", "deputy_secretary_general", "principal_leader"],
                 help="the escalation level taking the matter up",
             )
         p.add_argument(
@@ -110,8 +111,11 @@ async def _task(args: argparse.Namespace) -> int:
         print(commands.dumps(rows) if args.json else commands.list_text(rows))
     else:
         message = Message(
-            unit=args.unit, by=args.by, text=args.text,
-            kind=getattr(args, "kind", None), role=getattr(args, "role", None),
+            unit=args.unit,
+            by=args.by,
+            text=args.text,
+            kind=getattr(args, "kind", None),
+            role=getattr(args, "role", None),
         )
         accepted = await commands.send_message(client, args.id, cmd, message, args.signal)
         if accepted is None:

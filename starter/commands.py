@@ -58,7 +58,10 @@ async def start_task(client: Client, path: Path, task_queue: str, by: str) -> st
             static_details=details,
             memo={"title": spec.title},
             search_attributes=TypedSearchAttributes(
-                [SearchAttributePair(STAGE, "assigned"), SearchAttributePair(LEAD_UNIT, spec.lead_unit)]
+                [
+                    SearchAttributePair(STAGE, "assigned"),
+                    SearchAttributePair(LEAD_UNIT, spec.lead_unit),
+                ]
             ),
         )
     except WorkflowAlreadyStartedError as err:
@@ -87,7 +90,7 @@ async def send_message(
         stage = state.stage.value if state else description.status.name.lower()  # type: ignore[union-attr]
         raise DubanError(f"task {task_id} is {stage}; it takes no more messages")
     if as_signal:
-        await handle.signal(TaskWorkflow.message, Envelope(action=action, message=message))  # type: ignore[arg-type]
+        await handle.signal(TaskWorkflow.message, Envelope(action=action, message=message))
         return None
     try:
         result: Accepted = await handle.execute_update(action, message, result_type=Accepted)

@@ -55,10 +55,19 @@ def temporal_dev_server(directory: Path, port: int, ui_port: int) -> Iterator[st
                 "Choose others with --temporal-port and --ui-port"
             )
     command = [
-        _binary("temporal"), "server", "start-dev",
-        "--db-filename", str(directory / "temporal.db"),
-        "--ip", "127.0.0.1", "--port", str(port), "--ui-port", str(ui_port),
-        "--log-level", "warn",
+        _binary("temporal"),
+        "server",
+        "start-dev",
+        "--db-filename",
+        str(directory / "temporal.db"),
+        "--ip",
+        "127.0.0.1",
+        "--port",
+        str(port),
+        "--ui-port",
+        str(ui_port),
+        "--log-level",
+        "warn",
     ]
     for name, kind in SEARCH_ATTRIBUTES.items():
         command += ["--search-attribute", f"{name}={kind}"]
@@ -122,8 +131,10 @@ async def up(directory: Path, temporal_port: int, ui_port: int) -> None:
         for sig in (signal.SIGINT, signal.SIGTERM):
             loop.add_signal_handler(sig, stop.set)
         info = stackfile.StackInfo(
-            temporal_address=address, ui_url=ui_url,
-            database_url=settings.database_url.get_secret_value(), pid=os.getpid(),
+            temporal_address=address,
+            ui_url=ui_url,
+            database_url=settings.database_url.get_secret_value(),
+            pid=os.getpid(),
         )
         stackfile.write(directory, info)
         stack.callback(stackfile.remove, directory)

@@ -31,7 +31,9 @@ def _read_mapping(path: Path, what: str) -> dict[str, Any]:
         problem = getattr(err, "problem", None) or str(err)
         raise DubanError(f"{path}: not valid YAML{where}: {problem}") from err
     if not isinstance(data, dict):
-        raise DubanError(f"{path}: the {what} must be a mapping of fields, not {type(data).__name__}")
+        raise DubanError(
+            f"{path}: the {what} must be a mapping of fields, not {type(data).__name__}"
+        )
     return data
 
 

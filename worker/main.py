@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+from datetime import timedelta
 from collections.abc import AsyncIterator
 
 import asyncpg
@@ -71,6 +72,8 @@ def build_worker(client: Client, pool: asyncpg.Pool, settings: Settings) -> Work
         ],
         workflow_runner=SANDBOX,
         max_cached_workflows=settings.max_cached_workflows,
+        # Let in-flight activities (a notification being sent) finish when the pod stops.
+        graceful_shutdown_timeout=timedelta(seconds=settings.shutdown_grace_seconds),
     )
 
 

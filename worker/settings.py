@@ -23,3 +23,5 @@ class Settings(BaseSettings):
     closing_time: time = time(18, 0)
     # The worker's cache of workflows held in memory between tasks.
     max_cached_workflows: int = 1000
+    # How long in-flight activities may run on after a stop is asked for.
+    shutdown_grace_seconds: float = 20.0

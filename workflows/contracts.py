@@ -16,6 +16,7 @@ TaskId = Annotated[
 ]
 Urgency = Literal["normal", "important", "urgent"]
 ReportKind = Literal["plan", "progress", "completion"]
+NoticeKind = Literal["escalation", "copy", "reminder"]
 
 
 class Stage(StrEnum):
@@ -120,7 +121,7 @@ class Notice(BaseModel):
     level: int
     role: Role
     unit: str
-    kind: Literal["escalation", "copy", "reminder"]
+    kind: NoticeKind
     text: str
     deadline: datetime | None = None
     channel: str = "webhook"

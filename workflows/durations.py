@@ -16,7 +16,9 @@ def parse(text: str) -> tuple[int, str]:
     """Split a duration into its amount and unit, refusing anything else in one line."""
     match = _PATTERN.match(text) if isinstance(text, str) else None
     if match is None:
-        raise ValueError(f"bad duration {text!r}: write e.g. 5wd (working days), 30s, 10m, 2h or 3d")
+        raise ValueError(
+            f"bad duration {text!r}: write e.g. 5wd (working days), 30s, 10m, 2h or 3d"
+        )
     amount, unit = int(match.group(1)), match.group(2)
     if amount <= 0:
         raise ValueError(f"bad duration {text!r}: it must be longer than zero")

@@ -21,11 +21,12 @@ from workflows.contracts import (
     LedgerBatch,
     Message,
     Notice,
+    NoticeKind,
     NoticeOutcome,
     Stage,
+    TaskSnapshot,
     TaskStart,
     TaskState,
-    TaskSnapshot,
     Window,
 )
 from workflows.messages import MOVES_TO, action_of, refusal
@@ -49,7 +50,9 @@ EVENT_KIND = {
 }
 
 # The ledger must never lose a step: keep retrying while PostgreSQL is away.
-LEDGER_RETRY = RetryPolicy(initial_interval=timedelta(seconds=1), maximum_interval=timedelta(minutes=1))
+LEDGER_RETRY = RetryPolicy(
+    initial_interval=timedelta(seconds=1), maximum_interval=timedelta(minutes=1)
+)
 # A notification is retried with backoff, then recorded as failed so the climb goes on.
 NOTICE_RETRY = RetryPolicy(
     initial_interval=timedelta(seconds=1),
@@ -65,7 +68,7 @@ class TaskWorkflow:
     def __init__(self, start: TaskStart) -> None:
         self.s: TaskState = start.state or TaskState(spec=start.spec)
         self._published: dict[str, object] = {}
-        self._sending = 0
+        self._deliveries: set[asyncio.Task[None]] = set()
         if self.s.seq == 0:  # here, not in run(): an update may be handled before run() starts
             self._emit("assigned", unit=self.s.spec.assigning_unit, by=start.assigned_by)
 
@@ -77,7 +80,9 @@ class TaskWorkflow:
         while self.s.stage not in TERMINAL_STAGES:
             await self._supervise_stage()
         await workflow.wait_condition(
-            lambda: not self.s.unrecorded and self._sending == 0 and workflow.all_handlers_finished()
+            lambda: (
+                not self.s.unrecorded and not self._deliveries and workflow.all_handlers_finished()
+            )
         )
         recorder.cancel()
         return self.s
@@ -152,7 +157,7 @@ class TaskWorkflow:
         while self.s.advances == mark:
             try:
                 await workflow.wait_condition(
-                    lambda: self.s.advances != mark or self.s.acks != acks,
+                    lambda acks=acks: self.s.advances != mark or self.s.acks != acks,  # type: ignore[misc]
                     timeout=self._until(answer_by.at),
                     timeout_summary=f"{ROLE_LABELS[rung.level]}答复截止 {local(answer_by.at)}",
                 )
@@ -182,7 +187,10 @@ class TaskWorkflow:
             self.s.acks += 1
             self.s.held_at_level = self.s.escalation_level
             event = self._emit(
-                "acknowledged", unit=msg.unit, by=msg.by, level=self.s.escalation_level,
+                "acknowledged",
+                unit=msg.unit,
+                by=msg.by,
+                level=self.s.escalation_level,
                 detail=msg.text,
             )
             return Accepted(seq=event.seq, stage=self.s.stage)
@@ -283,8 +291,15 @@ class TaskWorkflow:
     ) -> Event:
         self.s.seq += 1
         event = Event(
-            seq=self.s.seq, at=workflow.now(), kind=kind, stage=self.s.stage, unit=unit, by=by,
-            detail=detail, level=level, deadline=deadline,
+            seq=self.s.seq,
+            at=workflow.now(),
+            kind=kind,
+            stage=self.s.stage,
+            unit=unit,
+            by=by,
+            detail=detail,
+            level=level,
+            deadline=deadline,
         )
         self.s.events.append(event)
         self.s.unrecorded.append(event)
@@ -297,8 +312,11 @@ class TaskWorkflow:
             await workflow.wait_condition(lambda: bool(self.s.unrecorded))
             batch = list(self.s.unrecorded)
             snapshot = TaskSnapshot(
-                spec=self.s.spec, stage=self.s.stage, escalation_level=self.s.escalation_level,
-                next_deadline=self.s.next_deadline, updated_at=batch[-1].at,
+                spec=self.s.spec,
+                stage=self.s.stage,
+                escalation_level=self.s.escalation_level,
+                next_deadline=self.s.next_deadline,
+                updated_at=batch[-1].at,
             )
             await workflow.execute_activity(
                 activity_names.RECORD_EVENTS,
@@ -316,7 +334,7 @@ class TaskWorkflow:
         what = f"{LABELS[window.name]}（应于 {late} 前{window.awaiting}）已逾期"
         ask = f"请于 {local(event.deadline or window.deadline)} 前督促 {window.owner_unit} 反馈。"
         head = f"【督办】{self.s.spec.title}（{self.s.spec.id}）：{window.owner_unit}{what}，"
-        kind = "reminder" if reminding else "escalation"
+        kind: NoticeKind = "reminder" if reminding else "escalation"
         text = f"{head}已升级至{ROLE_LABELS[rung.level]}（第 {event.level} 级）。{ask}"
         if reminding:
             text = f"{head}仍未反馈，再次提醒{ROLE_LABELS[rung.level]}。{ask}"
@@ -325,14 +343,21 @@ class TaskWorkflow:
             for lower in below:
                 self._send(event, lower.level, window.owner_unit, "copy", text)
 
-    def _send(self, event: Event, role: Role, unit: str, kind: str, text: str) -> None:
+    def _send(self, event: Event, role: Role, unit: str, kind: NoticeKind, text: str) -> None:
         notice = Notice(
-            task_id=self.s.spec.id, seq=event.seq, title=self.s.spec.title, level=event.level,
-            role=role, unit=unit, kind=kind,  # type: ignore[arg-type]
-            text=text, deadline=event.deadline,
+            task_id=self.s.spec.id,
+            seq=event.seq,
+            title=self.s.spec.title,
+            level=event.level,
+            role=role,
+            unit=unit,
+            kind=kind,
+            text=text,
+            deadline=event.deadline,
         )
-        self._sending += 1
-        asyncio.create_task(self._deliver(notice))
+        delivery = asyncio.create_task(self._deliver(notice))
+        self._deliveries.add(delivery)
+        delivery.add_done_callback(self._deliveries.discard)
 
     async def _deliver(self, notice: Notice) -> None:
         try:
@@ -345,13 +370,16 @@ class TaskWorkflow:
                 summary=f"通知{ROLE_LABELS[notice.role]}",
             )
         except ActivityError as err:
-            cause = err.cause.message if err.cause else str(err)
+            cause = str(err.cause) if err.cause else str(err)
             outcome = NoticeOutcome(
-                seq=notice.seq, role=notice.role, unit=notice.unit, channel=notice.channel,
-                status="failed", attempts=NOTICE_RETRY.maximum_attempts, detail=cause,
+                seq=notice.seq,
+                role=notice.role,
+                unit=notice.unit,
+                channel=notice.channel,
+                status="failed",
+                attempts=NOTICE_RETRY.maximum_attempts,
+                detail=cause,
             )
-        finally:
-            self._sending -= 1
         self.s.notifications.append(outcome)
 
     async def _deadline(self, opened: datetime, span: str) -> Deadline:
@@ -359,22 +387,24 @@ class TaskWorkflow:
         if days is None:
             at = opened + durations.plain(span)
             return Deadline(at=at, rule=f"{span} after {local(opened)}")
-        return await workflow.execute_activity(
+        result: Deadline = await workflow.execute_activity(
             activity_names.WORKING_DEADLINE,
             DeadlineRequest(opened_at=opened, working_days=days),
             result_type=Deadline,
             start_to_close_timeout=timedelta(seconds=10),
             summary=f"计算 {days} 个工作日期限",
         )
+        return result
 
     async def _deadline_on(self, due: date) -> Deadline:
-        return await workflow.execute_activity(
+        result: Deadline = await workflow.execute_activity(
             activity_names.WORKING_DEADLINE,
             DeadlineRequest(opened_at=workflow.now(), working_days=0, on_date=due),
             result_type=Deadline,
             start_to_close_timeout=timedelta(seconds=10),
             summary="计算完成时限",
         )
+        return result
 
     def _until(self, deadline: datetime) -> timedelta:
         return max(deadline - workflow.now(), timedelta(0))
@@ -383,7 +413,9 @@ class TaskWorkflow:
         """Search attributes and current details for ops in the Web UI, upserted on change."""
         s = self.s
         values: dict[str, object] = {
-            "stage": s.stage.value, "level": s.escalation_level, "deadline": s.next_deadline,
+            "stage": s.stage.value,
+            "level": s.escalation_level,
+            "deadline": s.next_deadline,
         }
         if values == self._published:
             return
@@ -393,7 +425,9 @@ class TaskWorkflow:
             LEVEL.value_set(s.escalation_level),
         ]
         pairs.append(
-            NEXT_DEADLINE.value_set(s.next_deadline) if s.next_deadline else NEXT_DEADLINE.value_unset()
+            NEXT_DEADLINE.value_set(s.next_deadline)
+            if s.next_deadline
+            else NEXT_DEADLINE.value_unset()
         )
         workflow.upsert_search_attributes(pairs)
         self._published = values

@@ -36,7 +36,9 @@ PLANS: dict[Stage, WindowPlan] = {
     Stage.DEPLOYED: WindowPlan("plan", "plan report (计划)", "lead", "received"),
     Stage.PLANNED: WindowPlan("progress", "status report (进展)", "lead", "received"),
     Stage.IN_PROGRESS: WindowPlan("stage_every", "staged or completion report", "lead", "stage"),
-    Stage.COMPLETED: WindowPlan("verify", "verification (核实销号)", "assigning", "reported_completion"),
+    Stage.COMPLETED: WindowPlan(
+        "verify", "verification (核实销号)", "assigning", "reported_completion"
+    ),
 }
 
 

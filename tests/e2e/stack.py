@@ -36,9 +36,20 @@ class Stack:
     def start(self, timeout: float = 120.0) -> None:
         log = (self.data_dir.parent / f"{self.data_dir.name}-up.log").open("ab")
         self.process = subprocess.Popen(
-            [DUBAN, "up", "--data-dir", str(self.data_dir),
-             "--temporal-port", str(self.temporal_port), "--ui-port", str(self.ui_port)],
-            env=self.env, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+            [
+                DUBAN,
+                "up",
+                "--data-dir",
+                str(self.data_dir),
+                "--temporal-port",
+                str(self.temporal_port),
+                "--ui-port",
+                str(self.ui_port),
+            ],
+            env=self.env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
         )
         deadline = time.monotonic() + timeout
         while not (self.data_dir / "stack.json").exists():
@@ -63,7 +74,11 @@ class Stack:
     def duban(self, *args: str) -> subprocess.CompletedProcess[str]:
         return subprocess.run(
             [DUBAN, *args, "--data-dir", str(self.data_dir)],
-            env=self.env, capture_output=True, text=True, timeout=60, stdin=subprocess.DEVNULL,
+            env=self.env,
+            capture_output=True,
+            text=True,
+            timeout=60,
+            stdin=subprocess.DEVNULL,
         )
 
     def ok(self, *args: str) -> str:

@@ -87,11 +87,16 @@ def test_a_task_climbs_to_level_three_and_a_report_stops_it(
     wait_for(lambda: len(receiver.for_task("T-E2E-CLIMB")) >= 6)
     got = receiver.for_task("T-E2E-CLIMB")
     # Each level is told once, and everyone below it is copied once.
-    assert Counter((p["level"], p["recipient_role"]) for p in got) == Counter({
-        (1, "lead_unit"): 1,
-        (2, "deputy_secretary_general"): 1, (2, "lead_unit"): 1,
-        (3, "principal_leader"): 1, (3, "deputy_secretary_general"): 1, (3, "lead_unit"): 1,
-    })
+    assert Counter((p["level"], p["recipient_role"]) for p in got) == Counter(
+        {
+            (1, "lead_unit"): 1,
+            (2, "deputy_secretary_general"): 1,
+            (2, "lead_unit"): 1,
+            (3, "principal_leader"): 1,
+            (3, "deputy_secretary_general"): 1,
+            (3, "lead_unit"): 1,
+        }
+    )
     assert all("区司法局" in p["text"] for p in got)
 
     out = stack.ok("task", "receive", "T-E2E-CLIMB", "--unit", "区司法局", "--by", "张三")
@@ -108,8 +113,11 @@ def test_a_task_climbs_to_level_three_and_a_report_stops_it(
         lambda: (s := stack.show("T-E2E-CLIMB")) and len(s["notifications"]) == 6 and s
     )
     events, notes = asyncio.run(ledger(stack.database_url, "T-E2E-CLIMB"))
-    wait_for(lambda: len(asyncio.run(ledger(stack.database_url, "T-E2E-CLIMB"))[0])
-             == len(state["events"]))
+    wait_for(
+        lambda: (
+            len(asyncio.run(ledger(stack.database_url, "T-E2E-CLIMB"))[0]) == len(state["events"])
+        )
+    )
     events, notes = asyncio.run(ledger(stack.database_url, "T-E2E-CLIMB"))
     assert [(r["seq"], r["kind"], r["unit"], r["actor"], r["level"]) for r in events] == [
         (e["seq"], e["kind"], e["unit"], e["by"], e["level"]) for e in state["events"]
@@ -121,9 +129,7 @@ def test_a_task_climbs_to_level_three_and_a_report_stops_it(
     assert len(receiver.for_task("T-E2E-CLIMB")) == 6  # nothing sent twice
 
 
-def test_bad_input_is_refused_in_one_line_and_changes_nothing(
-    stack: Stack, tmp_path: Path
-) -> None:
+def test_bad_input_is_refused_in_one_line_and_changes_nothing(stack: Stack, tmp_path: Path) -> None:
     path = task_file(tmp_path, "T-E2E-BAD")
     stack.ok("task", "start", str(path))
     before = stack.show("T-E2E-BAD")
@@ -135,8 +141,19 @@ def test_bad_input_is_refused_in_one_line_and_changes_nothing(
         ("task", "start", str(path)): "already exists",
         ("task", "receive", "T-NO-SUCH", "--unit", "区司法局", "--by", "张三"): "no task T-NO-SUCH",
         ("task", "receive", "T-E2E-BAD", "--unit", "区财政局", "--by", "王五"): "only 区司法局 may",
-        ("task", "report", "T-E2E-BAD", "--unit", "区司法局", "--by", "张三",
-         "--kind", "plan", "--text", "计划"): "at stage assigned",
+        (
+            "task",
+            "report",
+            "T-E2E-BAD",
+            "--unit",
+            "区司法局",
+            "--by",
+            "张三",
+            "--kind",
+            "plan",
+            "--text",
+            "计划",
+        ): "at stage assigned",
         ("task", "verify", "T-E2E-BAD", "--unit", "区司法局", "--by", "张三"): "only 区政府办公室",
     }
     for args, reason in cases.items():

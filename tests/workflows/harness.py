@@ -22,8 +22,12 @@ HOURLY = Policy.model_validate(
     {
         "name": "hourly",
         "windows": {
-            "receive": "1h", "deploy": "1h", "plan": "3h", "progress": "5h",
-            "stage_every": "4h", "verify": "2h",
+            "receive": "1h",
+            "deploy": "1h",
+            "plan": "3h",
+            "progress": "5h",
+            "stage_every": "4h",
+            "verify": "2h",
         },
         "escalation": [
             {"level": "lead_unit", "answer_within": "1h"},

@@ -70,7 +70,10 @@ async def test_missed_receipt_climbs_every_level_then_reminds(
         "SELECT level, kind FROM escalations WHERE task_id = $1 ORDER BY seq", spec.id
     )
     assert [(r["level"], r["kind"]) for r in rows] == [
-        (1, "escalated"), (2, "escalated"), (3, "escalated"), (3, "reminded"),
+        (1, "escalated"),
+        (2, "escalated"),
+        (3, "escalated"),
+        (3, "reminded"),
     ]
     notes = await pool.fetch(
         "SELECT status, attempts FROM notifications WHERE task_id = $1", spec.id

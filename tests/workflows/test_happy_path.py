@@ -30,14 +30,20 @@ async def test_happy_path_closes_with_a_full_ledger(
         assert accepted.stage == Stage.CLOSED
         final: TaskState = await handle.result()
         assert (await status(handle)).stage == Stage.CLOSED
-    
+
     assert final.stage == Stage.CLOSED
     assert final.misses == 0 and final.escalation_level == 0
     assert webhook.for_task(spec.id) == []
     kinds = [e.kind for e in final.events if e.kind != "deadline_set"]
     assert kinds == [
-        "assigned", "received", "deployed", "reported_plan", "reported_progress",
-        "reported_progress", "reported_completion", "verified",
+        "assigned",
+        "received",
+        "deployed",
+        "reported_plan",
+        "reported_progress",
+        "reported_progress",
+        "reported_completion",
+        "verified",
     ]
     rows = await pool.fetch(
         "SELECT seq, kind, unit, actor FROM task_events WHERE task_id = $1 ORDER BY seq", spec.id

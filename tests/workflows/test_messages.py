@@ -42,9 +42,7 @@ async def test_every_refusal_has_a_reason_and_changes_nothing(
         before = await eventually(lambda: _recorded(handle))
 
         assert "only 区司法局 may" in await refused(handle, "receive", msg(unit="区财政局"))
-        assert "at stage assigned" in await refused(
-            handle, "report", msg(kind="plan", text="计划")
-        )
+        assert "at stage assigned" in await refused(handle, "report", msg(kind="plan", text="计划"))
         assert "empty report" in await refused(handle, "report", msg(kind="plan", text="  "))
         assert "only 区政府办公室 may" in await refused(handle, "verify", msg())
         assert "not escalated" in await refused(handle, "ack", msg(role="lead_unit"))
@@ -77,7 +75,9 @@ async def test_rejected_verification_sends_the_task_back_with_the_reason(
     async with running_worker(ts_env.client, pool, task_queue, webhook.url):
         handle = await start(ts_env.client, spec, task_queue)
         for action, fields in [
-            ("receive", {}), ("deploy", {}), ("report", {"kind": "plan", "text": "计划"}),
+            ("receive", {}),
+            ("deploy", {}),
+            ("report", {"kind": "plan", "text": "计划"}),
             ("report", {"kind": "completion", "text": "已完成"}),
         ]:
             await send(handle, action, msg(**fields))
