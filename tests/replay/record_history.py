@@ -1,0 +1,75 @@
+"""Record histories of TaskWorkflow for the replay tests: `python -m tests.replay.record_history`.
+
+Run it when a release changes workflow logic, before the change, and commit the files: the
+replay test then proves the new code still replays every recorded life of a task.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import tempfile
+from datetime import timedelta
+from pathlib import Path
+
+import asyncpg
+import pgserver
+from temporalio.api.operatorservice.v1 import AddSearchAttributesRequest
+from temporalio.contrib.pydantic import pydantic_data_converter
+from temporalio.testing import WorkflowEnvironment
+
+from activities.migrations import migrate
+from tests.conftest import SEARCH_ATTRIBUTES, venv_binary
+from tests.peers import WebhookReceiver
+from tests.workflows.harness import OFFICE, at_level, make_spec, msg, running_worker, send, start
+
+OUT = Path(__file__).parent / "histories"
+
+
+async def record(name: str, env: WorkflowEnvironment, pool: asyncpg.Pool, url: str) -> None:
+    queue = f"tq-record-{name}"
+    spec = make_spec(id=f"T-history-{name}")
+    async with running_worker(env.client, pool, queue, url):
+        handle = await start(env.client, spec, queue)
+        if name == "climb-and-close":
+            await env.sleep(timedelta(hours=1, minutes=1))
+            await at_level(handle, 1)
+            await send(handle, "ack", msg(role="lead_unit", text="已安排"))
+            await env.sleep(timedelta(hours=1, minutes=5))
+            await at_level(handle, 2)
+            await send(handle, "receive", msg())
+            await send(handle, "deploy", msg())
+            await send(handle, "report", msg(kind="plan", text="计划"))
+            await send(handle, "report", msg(kind="completion", text="完成"))
+            await send(handle, "reject", msg(unit=OFFICE, text="缺少文号"))
+            await send(handle, "report", msg(kind="completion", text="已补充"))
+            await send(handle, "verify", msg(unit=OFFICE))
+        else:
+            await send(handle, "withdraw", msg(unit=OFFICE, text="任务调整"))
+        await handle.result()
+        history = await handle.fetch_history()
+    (OUT / f"{name}.json").write_text(history.to_json(), encoding="utf-8")
+    print(f"recorded {name}: {len(history.events)} events")
+
+
+async def main() -> None:
+    OUT.mkdir(exist_ok=True)
+    with tempfile.TemporaryDirectory() as tmp, WebhookReceiver() as hook:
+        server = pgserver.get_server(Path(tmp), cleanup_mode="stop")
+        env = await WorkflowEnvironment.start_time_skipping(
+            test_server_existing_path=venv_binary("temporal-test-server"),
+            data_converter=pydantic_data_converter,
+        )
+        await env.client.operator_service.add_search_attributes(
+            AddSearchAttributesRequest(namespace="default", search_attributes=SEARCH_ATTRIBUTES)
+        )
+        async with asyncpg.create_pool(server.get_uri()) as pool:
+            async with pool.acquire() as conn:
+                await migrate(conn)
+            for name in ("climb-and-close", "withdrawn"):
+                await record(name, env, pool, hook.url)
+        await env.shutdown()
+        server.cleanup()
+
+
+if __name__ == "__main__":
+    asyncio.run(main())
