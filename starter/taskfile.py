@@ -53,7 +53,7 @@ def resolve_policy(value: Any, base: Path) -> Policy:
     if isinstance(value, str):
         if value in BUILTIN:
             return BUILTIN[value]
-        candidate = (base / value).expanduser()
+        candidate = base / Path(value).expanduser()
         if not candidate.suffix and not candidate.exists():
             raise DubanError(
                 f"policy: unknown built-in policy {value!r} (built in: {', '.join(BUILTIN)}; "

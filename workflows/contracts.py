@@ -6,7 +6,7 @@ from datetime import date, datetime
 from enum import StrEnum
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints, model_validator
 
 from workflows.policy import Policy, Role
 
@@ -140,7 +140,7 @@ class NoticeOutcome(BaseModel):
 class DeadlineRequest(BaseModel):
     """N working days from `opened_at`, or the office's closing time on `on_date`."""
 
-    opened_at: datetime
+    opened_at: AwareDatetime
     working_days: int = Field(ge=0)
     on_date: date | None = None
 

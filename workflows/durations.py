@@ -10,6 +10,9 @@ from pydantic import AfterValidator
 
 _PATTERN = re.compile(r"^\s*(\d+)\s*(wd|s|m|h|d)\s*$")
 _PLAIN_UNITS = {"s": "seconds", "m": "minutes", "h": "hours", "d": "days"}
+# Days each unit spans at most (five working days take seven), to refuse absurd windows.
+_DAYS_PER = {"s": 1 / 86400, "m": 1 / 1440, "h": 1 / 24, "d": 1.0, "wd": 7 / 5}
+_LONGEST_DAYS = 3653
 
 
 def parse(text: str) -> tuple[int, str]:
@@ -22,6 +25,8 @@ def parse(text: str) -> tuple[int, str]:
     amount, unit = int(match.group(1)), match.group(2)
     if amount <= 0:
         raise ValueError(f"bad duration {text!r}: it must be longer than zero")
+    if amount * _DAYS_PER[unit] > _LONGEST_DAYS:
+        raise ValueError(f"bad duration {text!r}: a window may last ten years at most")
     return amount, unit
 
 
