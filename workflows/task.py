@@ -14,6 +14,7 @@ from workflows import activity_names, durations
 from workflows.contracts import (
     TERMINAL_STAGES,
     Accepted,
+    Action,
     Deadline,
     DeadlineRequest,
     Envelope,
@@ -60,6 +61,27 @@ NOTICE_RETRY = RetryPolicy(
     maximum_attempts=8,
     non_retryable_error_types=["NotificationRejected"],
 )
+
+
+def _message_update(name: Action) -> Any:
+    """An update named `name` whose validator refuses what `refusal` refuses."""
+
+    # `self` stays unannotated: the SDK leaves an unannotated first "self" out of the
+    # update's argument types.
+    async def handler(self, msg: Message) -> Accepted:  # type: ignore[no-untyped-def]
+        accepted: Accepted = self._apply(name, msg)
+        return accepted
+
+    handler.__name__ = handler.__qualname__ = name
+    update = workflow.update(name=name)(handler)
+
+    def validate(self, msg: Message) -> None:  # type: ignore[no-untyped-def]
+        reason = refusal(name, msg, self.s)
+        if reason is not None:
+            raise ApplicationError(reason, type="Refused", non_retryable=True)
+
+    update.validator(validate)
+    return update
 
 
 @workflow.defn
@@ -177,11 +199,6 @@ class TaskWorkflow:
 
     # ---- departments' messages: updates with validators, and the same as signals -------
 
-    def _validate(self, name: str, msg: Message) -> None:
-        reason = refusal(name, msg, self.s)
-        if reason is not None:
-            raise ApplicationError(reason, type="Refused", non_retryable=True)
-
     def _apply(self, name: str, msg: Message) -> Accepted:
         if name == "ack":
             self.s.acks += 1
@@ -212,61 +229,14 @@ class TaskWorkflow:
             workflow.logger.info("refused %s signal: %s", name, reason)
             self._emit("refused", unit=msg.unit, by=msg.by, detail=f"{name}: {reason}")
 
-    @workflow.update
-    async def receive(self, msg: Message) -> Accepted:
-        return self._apply("receive", msg)
-
-    @receive.validator
-    def _v_receive(self, msg: Message) -> None:
-        self._validate("receive", msg)
-
-    @workflow.update
-    async def deploy(self, msg: Message) -> Accepted:
-        return self._apply("deploy", msg)
-
-    @deploy.validator
-    def _v_deploy(self, msg: Message) -> None:
-        self._validate("deploy", msg)
-
-    @workflow.update
-    async def report(self, msg: Message) -> Accepted:
-        return self._apply("report", msg)
-
-    @report.validator
-    def _v_report(self, msg: Message) -> None:
-        self._validate("report", msg)
-
-    @workflow.update
-    async def verify(self, msg: Message) -> Accepted:
-        return self._apply("verify", msg)
-
-    @verify.validator
-    def _v_verify(self, msg: Message) -> None:
-        self._validate("verify", msg)
-
-    @workflow.update
-    async def reject(self, msg: Message) -> Accepted:
-        return self._apply("reject", msg)
-
-    @reject.validator
-    def _v_reject(self, msg: Message) -> None:
-        self._validate("reject", msg)
-
-    @workflow.update
-    async def ack(self, msg: Message) -> Accepted:
-        return self._apply("ack", msg)
-
-    @ack.validator
-    def _v_ack(self, msg: Message) -> None:
-        self._validate("ack", msg)
-
-    @workflow.update
-    async def withdraw(self, msg: Message) -> Accepted:
-        return self._apply("withdraw", msg)
-
-    @withdraw.validator
-    def _v_withdraw(self, msg: Message) -> None:
-        self._validate("withdraw", msg)
+    # One update per department message, each with a validator that refuses at once.
+    receive = _message_update("receive")
+    deploy = _message_update("deploy")
+    report = _message_update("report")
+    verify = _message_update("verify")
+    reject = _message_update("reject")
+    ack = _message_update("ack")
+    withdraw = _message_update("withdraw")
 
     @workflow.signal
     def message(self, envelope: Envelope) -> None:

@@ -134,11 +134,16 @@ def test_bad_input_is_refused_in_one_line_and_changes_nothing(stack: Stack, tmp_
     stack.ok("task", "start", str(path))
     before = stack.show("T-E2E-BAD")
 
+    # A second start of the same id (a different title) is refused (tested against the dev
+    # server: the time-skipping server stops skipping time after a refused start).
+    (tmp_path / "again.yaml").write_text(
+        TASK.format(id="T-E2E-BAD").replace("完善行政执法协调机制", "另一个任务"), encoding="utf-8"
+    )
     broken = tmp_path / "broken.yaml"
     broken.write_text("title: x\nlead_unit: 区司法局\n", encoding="utf-8")
     cases = {
         ("task", "start", str(broken)): "assigning_unit: missing",
-        ("task", "start", str(path)): "already exists",
+        ("task", "start", str(tmp_path / "again.yaml")): "already exists",
         ("task", "receive", "T-NO-SUCH", "--unit", "区司法局", "--by", "张三"): "no task T-NO-SUCH",
         ("task", "receive", "T-E2E-BAD", "--unit", "区财政局", "--by", "王五"): "only 区司法局 may",
         (
@@ -162,7 +167,7 @@ def test_bad_input_is_refused_in_one_line_and_changes_nothing(stack: Stack, tmp_
         assert reason in done.stderr and done.stderr.count("\n") == 1, done.stderr
     after = stack.show("T-E2E-BAD")
     assert after["events"][: len(before["events"])] == before["events"]
-    assert after["stage"] == "assigned"
+    assert after["stage"] == "assigned" and after["title"] == "完善行政执法协调机制"
     assert all(e["kind"] != "received" for e in after["events"])
 
 
