@@ -7,6 +7,7 @@ import asyncio
 import getpass
 import os
 import sys
+import warnings
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
@@ -136,6 +137,8 @@ def _run(coro: Callable[[], Awaitable[int]]) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
+    # platformdirs warns on every start where XDG_RUNTIME_DIR is unset (containers, CI).
+    warnings.filterwarnings("ignore", message=".*XDG_RUNTIME_DIR.*")
     args = _parser().parse_args(argv)
     if args.command == "up":
         from starter.stack import up

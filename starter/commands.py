@@ -143,8 +143,13 @@ def show_text(state: TaskState) -> str:
         f"  escalation  level {state.escalation_level}   misses {state.misses}",
     ]
     if state.window and state.next_deadline:
-        lines.append(f"  waiting on  {state.window.awaiting} from {state.window.owner_unit}")
-        lines.append(f"  deadline    {local(state.next_deadline)}  ({state.window.rule})")
+        w = state.window
+        lines.append(f"  waiting on  {w.awaiting} from {w.owner_unit}")
+        lines.append(f"  window      {w.name} closed/closes {local(w.deadline)}  ({w.rule})")
+        if state.escalation_level:
+            lines.append(
+                f"  answer by   {local(state.next_deadline)} (level {state.escalation_level})"
+            )
     lines.append("  events")
     for e in state.events:
         who = " ".join(x for x in (e.unit, e.by) if x)
