@@ -4,18 +4,14 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-import asyncpg
-from temporalio.testing import WorkflowEnvironment
-
 from tests.peers import WebhookReceiver
+from tests.workflows.conftest import World
 from tests.workflows.harness import (
     at_level,
     eventually,
     make_spec,
     msg,
-    running_worker,
     send,
-    start,
     status,
 )
 from workflows.contracts import Stage
@@ -26,47 +22,46 @@ def roles(received: list[dict[str, object]]) -> list[tuple[object, object, objec
 
 
 async def test_missed_receipt_climbs_every_level_then_reminds(
-    ts_env: WorkflowEnvironment, pool: asyncpg.Pool, task_queue: str, webhook: WebhookReceiver
+    world: World,
 ) -> None:
     spec = make_spec()
-    async with running_worker(ts_env.client, pool, task_queue, webhook.url):
-        handle = await start(ts_env.client, spec, task_queue)
-        await ts_env.sleep(timedelta(hours=1, minutes=1))
-        state = await at_level(handle, 1)
-        assert state.misses == 1 and state.stage == Stage.ASSIGNED
-        await eventually(lambda: _count(webhook, spec.id, 1))
-        assert roles(webhook.for_task(spec.id)) == [(1, "escalation", "lead_unit")]
+    handle = await world.start(spec)
+    await world.env.sleep(timedelta(hours=1, minutes=1))
+    state = await at_level(handle, 1)
+    assert state.misses == 1 and state.stage == Stage.ASSIGNED
+    await eventually(lambda: _count(world.webhook, spec.id, 1))
+    assert roles(world.webhook.for_task(spec.id)) == [(1, "escalation", "lead_unit")]
 
-        await ts_env.sleep(timedelta(hours=1))
-        await at_level(handle, 2)
-        await eventually(lambda: _count(webhook, spec.id, 3))
-        await ts_env.sleep(timedelta(hours=1))
-        await at_level(handle, 3)
-        await eventually(lambda: _count(webhook, spec.id, 6))
-        assert roles(webhook.for_task(spec.id)) == [
-            (1, "escalation", "lead_unit"),
-            (2, "copy", "lead_unit"),
-            (2, "escalation", "deputy_secretary_general"),
-            (3, "copy", "deputy_secretary_general"),
-            (3, "copy", "lead_unit"),
-            (3, "escalation", "principal_leader"),
-        ]
-        # After the last level the principal leader is reminded at that level's interval.
-        await ts_env.sleep(timedelta(hours=2))
-        await eventually(lambda: _count(webhook, spec.id, 7))
-        assert webhook.for_task(spec.id)[-1]["kind"] == "reminder"
-        assert (await status(handle)).escalation_level == 3
+    await world.env.sleep(timedelta(hours=1))
+    await at_level(handle, 2)
+    await eventually(lambda: _count(world.webhook, spec.id, 3))
+    await world.env.sleep(timedelta(hours=1))
+    await at_level(handle, 3)
+    await eventually(lambda: _count(world.webhook, spec.id, 6))
+    assert roles(world.webhook.for_task(spec.id)) == [
+        (1, "escalation", "lead_unit"),
+        (2, "copy", "lead_unit"),
+        (2, "escalation", "deputy_secretary_general"),
+        (3, "copy", "deputy_secretary_general"),
+        (3, "copy", "lead_unit"),
+        (3, "escalation", "principal_leader"),
+    ]
+    # After the last level the principal leader is reminded at that level's interval.
+    await world.env.sleep(timedelta(hours=2))
+    await eventually(lambda: _count(world.webhook, spec.id, 7))
+    assert world.webhook.for_task(spec.id)[-1]["kind"] == "reminder"
+    assert (await status(handle)).escalation_level == 3
 
-        # The late receipt stops the climb; the misses stay on the record.
-        accepted = await send(handle, "receive", msg())
-        assert accepted.stage == Stage.RECEIVED
-        state = await at_level(handle, 0)
-        assert state.misses == 1
-        kinds = [e.kind for e in state.events]
-        assert kinds.count("escalated") == 3 and kinds.count("reminded") == 1
-        await handle.terminate()
+    # The late receipt stops the climb; the misses stay on the record.
+    accepted = await send(handle, "receive", msg())
+    assert accepted.stage == Stage.RECEIVED
+    state = await at_level(handle, 0)
+    assert state.misses == 1
+    kinds = [e.kind for e in state.events]
+    assert kinds.count("escalated") == 3 and kinds.count("reminded") == 1
+    await handle.terminate()
 
-    rows = await pool.fetch(
+    rows = await world.pool.fetch(
         "SELECT level, kind FROM escalations WHERE task_id = $1 ORDER BY seq", spec.id
     )
     assert [(r["level"], r["kind"]) for r in rows] == [
@@ -75,54 +70,52 @@ async def test_missed_receipt_climbs_every_level_then_reminds(
         (3, "escalated"),
         (3, "reminded"),
     ]
-    notes = await pool.fetch(
+    notes = await world.pool.fetch(
         "SELECT status, attempts FROM notifications WHERE task_id = $1", spec.id
     )
     assert len(notes) == 7 and all(n["status"] == "delivered" for n in notes)
-    keys = [p["_idempotency_header"] for p in webhook.for_task(spec.id)]
+    keys = [p["_idempotency_header"] for p in world.webhook.for_task(spec.id)]
     assert len(set(keys)) == 7
 
 
 async def test_an_answer_at_level_one_stops_the_climb(
-    ts_env: WorkflowEnvironment, pool: asyncpg.Pool, task_queue: str, webhook: WebhookReceiver
+    world: World,
 ) -> None:
     spec = make_spec()
-    async with running_worker(ts_env.client, pool, task_queue, webhook.url):
-        handle = await start(ts_env.client, spec, task_queue)
-        await send(handle, "receive", msg())
-        await ts_env.sleep(timedelta(hours=1, minutes=5))  # the deploy window is missed
-        await at_level(handle, 1)
-        await send(handle, "deploy", msg())
-        state = await at_level(handle, 0)
-        assert state.stage == Stage.DEPLOYED and state.window and state.window.name == "plan"
-        # The plan window (3h from receipt) is still open: no further climb for the deploy miss.
-        await ts_env.sleep(timedelta(hours=1, minutes=30))
-        state = await status(handle)
-        assert state.escalation_level == 0 and state.misses == 1
-        await eventually(lambda: _count(webhook, spec.id, 1))
-        assert [p["recipient_role"] for p in webhook.for_task(spec.id)] == ["lead_unit"]
-        await handle.terminate()
+    handle = await world.start(spec)
+    await send(handle, "receive", msg())
+    await world.env.sleep(timedelta(hours=1, minutes=5))  # the deploy window is missed
+    await at_level(handle, 1)
+    await send(handle, "deploy", msg())
+    state = await at_level(handle, 0)
+    assert state.stage == Stage.DEPLOYED and state.window and state.window.name == "plan"
+    # The plan window (3h from receipt) is still open: no further climb for the deploy miss.
+    await world.env.sleep(timedelta(hours=1, minutes=30))
+    state = await status(handle)
+    assert state.escalation_level == 0 and state.misses == 1
+    await eventually(lambda: _count(world.webhook, spec.id, 1))
+    assert [p["recipient_role"] for p in world.webhook.for_task(spec.id)] == ["lead_unit"]
+    await handle.terminate()
 
 
 async def test_an_acknowledgement_holds_the_level_for_one_more_window(
-    ts_env: WorkflowEnvironment, pool: asyncpg.Pool, task_queue: str, webhook: WebhookReceiver
+    world: World,
 ) -> None:
     spec = make_spec()
-    async with running_worker(ts_env.client, pool, task_queue, webhook.url):
-        handle = await start(ts_env.client, spec, task_queue)
-        await ts_env.sleep(timedelta(hours=1, minutes=1))
-        await at_level(handle, 1)
-        await ts_env.sleep(timedelta(minutes=30))
-        await send(handle, "ack", msg(role="lead_unit", text="已安排专人办理"))
-        # Without the acknowledgement level 2 would come 30 minutes from now.
-        await ts_env.sleep(timedelta(minutes=45))
-        state = await at_level(handle, 1)
-        assert [e.kind for e in state.events][-2:] == ["acknowledged", "held"]
-        # The hold lasts one answer window; then the climb goes on.
-        await ts_env.sleep(timedelta(minutes=30))
-        state = await at_level(handle, 2)
-        assert state.misses == 1
-        await handle.terminate()
+    handle = await world.start(spec)
+    await world.env.sleep(timedelta(hours=1, minutes=1))
+    await at_level(handle, 1)
+    await world.env.sleep(timedelta(minutes=30))
+    await send(handle, "ack", msg(role="lead_unit", text="已安排专人办理"))
+    # Without the acknowledgement level 2 would come 30 minutes from now.
+    await world.env.sleep(timedelta(minutes=45))
+    state = await at_level(handle, 1)
+    assert [e.kind for e in state.events][-2:] == ["acknowledged", "held"]
+    # The hold lasts one answer window; then the climb goes on.
+    await world.env.sleep(timedelta(minutes=30))
+    state = await at_level(handle, 2)
+    assert state.misses == 1
+    await handle.terminate()
 
 
 async def _count(webhook: WebhookReceiver, task_id: str, n: int) -> bool:

@@ -9,6 +9,7 @@ import pytest
 from temporalio.testing import WorkflowEnvironment
 
 from tests.peers import WebhookReceiver
+from tests.workflows.conftest import World
 from tests.workflows.harness import (
     LEAD,
     OFFICE,
@@ -46,62 +47,56 @@ STEPS: list[tuple[str, dict[str, str]]] = [
     ],
 )
 async def test_each_missed_window_escalates_to_its_owner(
-    ts_env: WorkflowEnvironment,
-    pool: asyncpg.Pool,
-    task_queue: str,
-    webhook: WebhookReceiver,
+    world: World,
     window: str,
     steps: int,
     owner: str,
     late_after: timedelta,
 ) -> None:
     spec = make_spec()
-    async with running_worker(ts_env.client, pool, task_queue, webhook.url):
-        handle = await start(ts_env.client, spec, task_queue)
-        for action, fields in STEPS[:steps]:
-            await send(handle, action, msg(**fields))  # type: ignore[arg-type]
-        before = await status(handle)
-        assert before.escalation_level == 0
-        await ts_env.sleep(late_after)
-        state = await at_level(handle, 1)
-        assert state.window is not None
-        assert (state.window.name, state.window.owner_unit) == (window, owner)
-        missed = [e for e in state.events if e.kind == "missed"]
-        assert len(missed) == 1 and missed[0].unit == owner
-        await handle.terminate()
+    handle = await world.start(spec)
+    for action, fields in STEPS[:steps]:
+        await send(handle, action, msg(**fields))  # type: ignore[arg-type]
+    before = await status(handle)
+    assert before.escalation_level == 0
+    await world.env.sleep(late_after)
+    state = await at_level(handle, 1)
+    assert state.window is not None
+    assert (state.window.name, state.window.owner_unit) == (window, owner)
+    missed = [e for e in state.events if e.kind == "missed"]
+    assert len(missed) == 1 and missed[0].unit == owner
+    await handle.terminate()
 
 
 async def test_a_due_date_earlier_than_the_next_report_becomes_the_deadline(
-    ts_env: WorkflowEnvironment, pool: asyncpg.Pool, task_queue: str, webhook: WebhookReceiver
+    world: World,
 ) -> None:
     now = datetime.now(UTC)
     spec = make_spec(due=date.today() + timedelta(days=1), policy=_long_policy())
-    async with running_worker(ts_env.client, pool, task_queue, webhook.url):
-        handle = await start(ts_env.client, spec, task_queue)
-        for action, fields in STEPS[:3]:
-            await send(handle, action, msg(**fields))  # type: ignore[arg-type]
-        state = await eventually(lambda: _window_named(handle, "due"))
-        assert state.window.deadline.utcoffset() == timedelta(hours=8)
-        assert (state.window.deadline.hour, state.window.deadline.minute) == (18, 0)
-        assert state.window.deadline.date() == spec.due
-        assert state.window.deadline > now
-        await handle.terminate()
+    handle = await world.start(spec)
+    for action, fields in STEPS[:3]:
+        await send(handle, action, msg(**fields))  # type: ignore[arg-type]
+    state = await eventually(lambda: _window_named(handle, "due"))
+    assert state.window.deadline.utcoffset() == timedelta(hours=8)
+    assert (state.window.deadline.hour, state.window.deadline.minute) == (18, 0)
+    assert state.window.deadline.date() == spec.due
+    assert state.window.deadline > now
+    await handle.terminate()
 
 
 async def test_working_day_windows_close_at_18_00_shanghai_on_a_weekday(
-    ts_env: WorkflowEnvironment, pool: asyncpg.Pool, task_queue: str, webhook: WebhookReceiver
+    world: World,
 ) -> None:
     spec = make_spec(policy=BUILTIN["default"])
-    async with running_worker(ts_env.client, pool, task_queue, webhook.url):
-        handle = await start(ts_env.client, spec, task_queue)
-        state = await eventually(lambda: _window_named(handle, "receive"))
-        deadline = state.window.deadline
-        assert deadline.utcoffset() == timedelta(hours=8)
-        assert (deadline.hour, deadline.minute) == (18, 0) and deadline.weekday() < 5
-        opened = state.window.opened_at.astimezone(deadline.tzinfo).date()
-        assert 1 <= (deadline.date() - opened).days <= 3  # the next working day
-        assert "1 working days" in state.window.rule
-        await handle.terminate()
+    handle = await world.start(spec)
+    state = await eventually(lambda: _window_named(handle, "receive"))
+    deadline = state.window.deadline
+    assert deadline.utcoffset() == timedelta(hours=8)
+    assert (deadline.hour, deadline.minute) == (18, 0) and deadline.weekday() < 5
+    opened = state.window.opened_at.astimezone(deadline.tzinfo).date()
+    assert 1 <= (deadline.date() - opened).days <= 3  # the next working day
+    assert "1 working days" in state.window.rule
+    await handle.terminate()
 
 
 async def test_a_notification_the_peer_refuses_is_recorded_and_the_climb_goes_on(
