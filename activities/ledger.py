@@ -10,10 +10,16 @@ from workflows.contracts import LedgerBatch
 
 _UPSERT_TASK = """
 INSERT INTO tasks (id, title, source, assigning_unit, lead_unit, co_units, standard, due,
-                   urgency, policy, stage, escalation_level, next_deadline, last_seq, updated_at)
-VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10::jsonb, $11, $12, $13, $14, $15)
+                   urgency, policy, stage, escalation_level, next_deadline, last_seq, updated_at,
+                   light, current_urgency, current_due, calendar_fallback)
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10::jsonb, $11, $12, $13, $14, $15,
+        $16, $17, $18, $19)
 ON CONFLICT (id) DO UPDATE SET
     stage = excluded.stage,
+    light = excluded.light,
+    current_urgency = excluded.current_urgency,
+    current_due = excluded.current_due,
+    calendar_fallback = excluded.calendar_fallback,
     escalation_level = excluded.escalation_level,
     next_deadline = excluded.next_deadline,
     last_seq = excluded.last_seq,
@@ -61,6 +67,10 @@ class LedgerActivities:
                 task.next_deadline,
                 last_seq,
                 task.updated_at,
+                task.light,
+                task.urgency,
+                task.due,
+                task.fallback,
             )
             await conn.executemany(
                 _INSERT_EVENT,

@@ -30,6 +30,11 @@ SEARCH_ATTRIBUTES = {
     "LeadUnit": "Keyword",
     "EscalationLevel": "Int",
     "NextDeadline": "Datetime",
+    "Light": "Keyword",
+    "Urgency": "Keyword",
+    "CalendarFallback": "Bool",
+    "AssigningUnit": "Keyword",
+    "CoUnits": "KeywordList",
 }
 
 

@@ -23,6 +23,11 @@ SEARCH_ATTRIBUTES = {
     "LeadUnit": IndexedValueType.INDEXED_VALUE_TYPE_KEYWORD,
     "EscalationLevel": IndexedValueType.INDEXED_VALUE_TYPE_INT,
     "NextDeadline": IndexedValueType.INDEXED_VALUE_TYPE_DATETIME,
+    "Light": IndexedValueType.INDEXED_VALUE_TYPE_KEYWORD,
+    "Urgency": IndexedValueType.INDEXED_VALUE_TYPE_KEYWORD,
+    "CalendarFallback": IndexedValueType.INDEXED_VALUE_TYPE_BOOL,
+    "AssigningUnit": IndexedValueType.INDEXED_VALUE_TYPE_KEYWORD,
+    "CoUnits": IndexedValueType.INDEXED_VALUE_TYPE_KEYWORD_LIST,
 }
 
 

@@ -58,7 +58,9 @@ def build_worker(client: Client, pool: asyncpg.Pool, settings: Settings) -> Work
     channels: dict[str, Channel] = {}
     if settings.webhook_url:
         channels["webhook"] = WebhookChannel(settings.webhook_url)
-    calendar = WorkingCalendar(settings.timezone, settings.closing_time)
+    calendar = CalendarActivities(
+        WorkingCalendar(settings.timezone, settings.closing_time, settings.opening_time), pool
+    )
     ledger = LedgerActivities(pool)
     notify = NotifyActivities(pool, channels)
     return Worker(
@@ -68,7 +70,9 @@ def build_worker(client: Client, pool: asyncpg.Pool, settings: Settings) -> Work
         activities=[
             ledger.record_events,
             notify.send_notice,
-            CalendarActivities(calendar).working_deadline,
+            calendar.working_deadline,
+            calendar.margin_start,
+            calendar.working_hours_from,
         ],
         workflow_runner=SANDBOX,
         max_cached_workflows=settings.max_cached_workflows,

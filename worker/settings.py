@@ -20,7 +20,8 @@ class Settings(BaseSettings):
     # Where `duban up` keeps its servers' state and where commands find that stack.
     data_dir: Path = Path(".duban")
     timezone: str = "Asia/Shanghai"
-    closing_time: time = time(18, 0)
+    closing_time: time = time(18, 0)  # a working-day window closes at this time
+    opening_time: time = time(9, 0)  # non-urgent notices wait for working hours
     # The worker's cache of workflows held in memory between tasks.
     max_cached_workflows: int = 1000
     # How long in-flight activities may run on after a stop is asked for.

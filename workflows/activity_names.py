@@ -3,3 +3,5 @@
 RECORD_EVENTS = "ledger.record_events"
 SEND_NOTICE = "notify.send_notice"
 WORKING_DEADLINE = "calendar.working_deadline"
+MARGIN_START = "calendar.margin_start"
+WORKING_HOURS_FROM = "calendar.working_hours_from"

@@ -8,7 +8,7 @@ from typing import Annotated, Literal
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints, model_validator
 
-from workflows.policy import Policy, Role
+from workflows.policy import CoordRole, Policy, Recipient, Role
 
 Text = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1)]
 TaskId = Annotated[
@@ -16,7 +16,10 @@ TaskId = Annotated[
 ]
 Urgency = Literal["normal", "important", "urgent"]
 ReportKind = Literal["plan", "progress", "completion"]
-NoticeKind = Literal["escalation", "copy", "reminder"]
+URGENCY_RANK = {"normal": 0, "important": 1, "urgent": 2}
+Light = Literal["green", "yellow", "red", "grey"]
+MatterKind = Literal["difficulty", "extension", "disagreement"]
+NoticeKind = Literal["escalation", "copy", "reminder", "warning", "matter", "info"]
 
 
 class Stage(StrEnum):
@@ -67,10 +70,33 @@ class Message(BaseModel):
     by: Text
     text: str = ""
     kind: ReportKind | None = None  # for reports
-    role: Role | None = None  # for acknowledgements: the level taking the matter up
+    # for acknowledgements: the escalation level taking the matter up; for resolutions:
+    # the coordination level resolving a disagreement
+    role: Role | CoordRole | None = None
+    decision: str | None = None  # the office's answer to a difficulty; approve|refuse
+    until: date | None = None  # the date an extension asks for
+    urgency: Urgency | None = None  # the urgency a task is raised to
 
 
-Action = Literal["receive", "deploy", "report", "verify", "reject", "ack", "withdraw"]
+Action = Literal[
+    "receive",
+    "deploy",
+    "report",
+    "verify",
+    "reject",
+    "ack",
+    "withdraw",
+    "raise_urgency",
+    "difficulty",
+    "answer_difficulty",
+    "resume",
+    "request_extension",
+    "decide_extension",
+    "contribute",
+    "disagree",
+    "resolve",
+]
+ACTIONS: tuple[str, ...] = Action.__args__  # type: ignore[attr-defined]
 
 
 class Envelope(BaseModel):
@@ -96,6 +122,35 @@ class Window(BaseModel):
     opened_at: datetime
     deadline: datetime
     rule: str
+    stage: Stage | None = None  # the stage it was opened for
+    generation: int = -1  # the task's `advances` when it opened
+    span: str | None = None  # the policy's duration, to recompute on a calendar change
+    fallback: bool = False  # counted Monday-Friday: the year has no published calendar
+    warn_at: datetime | None = None
+    warned: bool = False
+    missed: bool = False
+
+
+class Matter(BaseModel):
+    """Something a unit raised that someone must answer in time: a difficulty (the office
+    answers), an extension request (the approver answers), a disagreement (the
+    coordination ladder answers). A missed answer climbs its own ladder."""
+
+    key: str
+    kind: MatterKind
+    raised_by: str
+    raised_at: datetime
+    text: str
+    until: date | None = None
+    ladder: list[tuple[Recipient, str]]  # (role, answer window), first the one who answers
+    unit: str  # the unit that answers at the first level
+    level: int = 0  # index into the ladder of whoever must answer now
+    opened_at: datetime | None = None
+    deadline: datetime | None = None
+    rule: str = ""
+    missed: bool = False
+    resolved: bool = False
+    resolution: str | None = None
 
 
 class Event(BaseModel):
@@ -119,20 +174,22 @@ class Notice(BaseModel):
     seq: int
     title: str
     level: int
-    role: Role
+    role: Recipient
     unit: str
     kind: NoticeKind
     text: str
     deadline: datetime | None = None
     channel: str = "webhook"
+    # Non-urgent notices wait for working hours when the policy says so.
+    quiet: bool = False
 
 
 class NoticeOutcome(BaseModel):
     seq: int
-    role: Role
+    role: Recipient
     unit: str
     channel: str
-    status: Literal["delivered", "failed", "no_channel"]
+    status: Literal["delivered", "failed", "no_channel", "waiting"]
     attempts: int
     detail: str = ""
 
@@ -149,6 +206,14 @@ class Deadline(BaseModel):
     at: datetime
     rule: str
     fallback: bool = False
+    skipped: list[tuple[date, str]] = Field(default_factory=list)  # days not counted, and why
+
+
+class MarginRequest(BaseModel):
+    """When the warning margin before `deadline` begins."""
+
+    deadline: AwareDatetime
+    margin: str
 
 
 class TaskSnapshot(BaseModel):
@@ -159,6 +224,10 @@ class TaskSnapshot(BaseModel):
     escalation_level: int
     next_deadline: datetime | None
     updated_at: datetime
+    light: Light = "green"
+    urgency: Urgency = "normal"
+    due: date | None = None
+    fallback: bool = False
 
 
 class LedgerBatch(BaseModel):
@@ -191,17 +260,57 @@ class TaskState(BaseModel):
     acks: int = 0
     last_report: str | None = None
     rework_reason: str | None = None
+    urgency: Urgency | None = None  # when raised after assignment; else the spec's
+    due: date | None = None  # when moved by an extension; else the spec's
+    suspended_at: datetime | None = None  # every clock stops while set
+    replans: int = 0  # bumped whenever a deadline moves: the waits re-read it
+    difficulty_until: datetime | None = None
+    matters: list[Matter] = Field(default_factory=list)
+    co_received: list[str] = Field(default_factory=list)
+    contributions: int = 0
+    extended_until: date | None = None  # an approved extension of the current window
+    anchors: dict[str, datetime] = Field(default_factory=dict)  # when each kind last happened
+    runs: int = 1  # continue-as-new generations
     events: list[Event] = Field(default_factory=list)
     unrecorded: list[Event] = Field(default_factory=list)
     notifications: list[NoticeOutcome] = Field(default_factory=list)
 
     @property
+    def current_urgency(self) -> Urgency:
+        return self.urgency or self.spec.urgency
+
+    @property
+    def current_due(self) -> date | None:
+        return self.due or self.spec.due
+
+    @property
+    def fallback(self) -> bool:
+        return bool(self.window and self.window.fallback)
+
+    @property
     def next_deadline(self) -> datetime | None:
-        if self.stage in TERMINAL_STAGES:
+        if self.stage in TERMINAL_STAGES or self.suspended_at is not None:
             return None
         if self.escalation_level and self.level_deadline:
             return self.level_deadline
         return self.window.deadline if self.window else None
+
+    def light(self, now: datetime) -> Light:
+        """grey suspended; red a window or an answer missed; yellow inside the warning
+        margin; green on track."""
+        if self.stage in TERMINAL_STAGES:
+            return "green"
+        if self.suspended_at is not None:
+            return "grey"
+        if self.escalation_level or any(m.missed for m in self.matters if not m.resolved):
+            return "red"
+        w = self.window
+        if w and w.warn_at and now >= w.warn_at:
+            return "yellow"
+        return "green"
+
+    def open_matter(self, kind: str) -> Matter | None:
+        return next((m for m in self.matters if m.kind == kind and not m.resolved), None)
 
 
 TaskStart.model_rebuild()

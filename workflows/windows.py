@@ -19,6 +19,9 @@ LABELS = {
     "stage_every": "阶段进展反馈",
     "verify": "核实销号",
     "due": "完成时限",
+    "difficulty": "执行困难答复",
+    "extension": "延期审批",
+    "disagreement": "分歧协调",
 }
 
 
@@ -42,15 +45,26 @@ PLANS: dict[Stage, WindowPlan] = {
 }
 
 
+ANCHOR_KINDS: dict[str, tuple[str, ...]] = {
+    "stage": ("reported_progress", "rejected", "reported_plan"),
+    # A new approach (S0 §3) opens the plan and status windows afresh.
+    "received": ("received", "new_approach"),
+}
+ANCHORS = frozenset(k for kinds in ANCHOR_KINDS.values() for k in kinds) | {
+    "assigned",
+    "reported_completion",
+}
+
+
 def anchor(state: TaskState, plan: WindowPlan) -> datetime:
     """When the window opened: the latest event of its anchor kind."""
-    kinds = {"stage": ("reported_progress", "rejected", "reported_plan")}.get(
-        plan.anchor_kind, (plan.anchor_kind,)
-    )
-    for event in reversed(state.events):
+    kinds = ANCHOR_KINDS.get(plan.anchor_kind, (plan.anchor_kind,))
+    times = [state.anchors[k] for k in kinds if k in state.anchors]
+    if times:
+        return max(times)
+    for event in reversed(state.events):  # state recorded before anchors were kept
         if event.kind in kinds:
             return event.at
-    # A window always has its anchor in the record; the task's start is the safe floor.
     return state.events[0].at
 
 

@@ -22,6 +22,8 @@ escalation:
   - {level: lead_unit, answer_within: 3s}
   - {level: deputy_secretary_general, answer_within: 3s}
   - {level: principal_leader, answer_within: 1h}
+warning_margin: 2s
+quiet_hours: false
 """
 
 TASK = """
@@ -84,8 +86,11 @@ def test_a_task_climbs_to_level_three_and_a_report_stops_it(
 
     state = wait_for(lambda: (s := stack.show("T-E2E-CLIMB"))["escalation_level"] == 3 and s)
     assert state["stage"] == "assigned"
-    wait_for(lambda: len(receiver.for_task("T-E2E-CLIMB")) >= 6)
-    got = receiver.for_task("T-E2E-CLIMB")
+    wait_for(lambda: len(receiver.for_task("T-E2E-CLIMB")) >= 13)
+    everything = receiver.for_task("T-E2E-CLIMB")
+    assert [p["kind"] for p in everything].count("warning") == 1
+    assert len([p for p in everything if p["recipient_role"] == "co_unit"]) == 6
+    got = [p for p in everything if p["kind"] != "warning" and p["recipient_role"] != "co_unit"]
     # Each level is told once, and everyone below it is copied once.
     assert Counter((p["level"], p["recipient_role"]) for p in got) == Counter(
         {
@@ -110,7 +115,7 @@ def test_a_task_climbs_to_level_three_and_a_report_stops_it(
 
     # `task show --json` agrees with the ledger, event for event and notice for notice.
     state = wait_for(
-        lambda: (s := stack.show("T-E2E-CLIMB")) and len(s["notifications"]) == 6 and s
+        lambda: (s := stack.show("T-E2E-CLIMB")) and len(s["notifications"]) == 13 and s
     )
     events, notes = asyncio.run(ledger(stack.database_url, "T-E2E-CLIMB"))
     wait_for(
@@ -126,7 +131,7 @@ def test_a_task_climbs_to_level_three_and_a_report_stops_it(
         (n["seq"], n["role"], n["status"]) for n in state["notifications"]
     )
     assert {r["status"] for r in notes} == {"delivered"}
-    assert len(receiver.for_task("T-E2E-CLIMB")) == 6  # nothing sent twice
+    assert len(receiver.for_task("T-E2E-CLIMB")) == 13  # nothing sent twice
 
 
 def test_bad_input_is_refused_in_one_line_and_changes_nothing(stack: Stack, tmp_path: Path) -> None:
@@ -145,7 +150,7 @@ def test_bad_input_is_refused_in_one_line_and_changes_nothing(stack: Stack, tmp_
         ("task", "start", str(broken)): "assigning_unit: missing",
         ("task", "start", str(tmp_path / "again.yaml")): "already exists",
         ("task", "receive", "T-NO-SUCH", "--unit", "区司法局", "--by", "张三"): "no task T-NO-SUCH",
-        ("task", "receive", "T-E2E-BAD", "--unit", "区财政局", "--by", "王五"): "only 区司法局 may",
+        ("task", "receive", "T-E2E-BAD", "--unit", "区教育局", "--by", "王五"): "only 区司法局 may",
         (
             "task",
             "report",

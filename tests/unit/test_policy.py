@@ -30,7 +30,28 @@ def rung(level: str, within: str = "1wd") -> dict[str, str]:
 def test_default_windows_match_the_issue() -> None:
     default = BUILTIN["default"]
     assert default.name == "default"
-    assert default.windows.model_dump() == WINDOWS
+    # DOMAIN.md: deploy 3 wd, plan 5 wd, status 10 wd (S2 §5, §7); a difficulty within 5 wd
+    # of receipt, the office's answer within 3 wd (S0 §3).
+    assert default.windows.model_dump() == {
+        **WINDOWS,
+        "difficulty": "5wd",
+        "difficulty_answer": "3wd",
+        "extension_answer": "3wd",
+    }
+
+
+def test_urgency_shortens_the_windows_and_speeds_the_ladder() -> None:
+    default = BUILTIN["default"]
+    urgent = default.windows_for("urgent")
+    assert (urgent.receive, urgent.deploy) == ("2h", "4h")
+    assert default.windows_for("normal") == default.windows
+    assert default.ladder_for("urgent")[0].answer_within == "4h"
+    assert default.ladder_for("important") == default.escalation
+    assert [r.level for r in default.coordination] == [
+        "office",
+        "leader_in_charge",
+        "principal_leader",
+    ]
 
 
 def test_default_ladder_matches_the_issue() -> None:

@@ -34,6 +34,8 @@ HOURLY = Policy.model_validate(
             {"level": "deputy_secretary_general", "answer_within": "1h"},
             {"level": "principal_leader", "answer_within": "2h"},
         ],
+        "warning_margin": "30m",
+        "quiet_hours": False,
     }
 )
 

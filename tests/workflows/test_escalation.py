@@ -18,7 +18,12 @@ from workflows.contracts import Stage
 
 
 def roles(received: list[dict[str, object]]) -> list[tuple[object, object, object]]:
-    return sorted((p["level"], p["kind"], p["recipient_role"]) for p in received)
+    """The ladder's notices: not the early warning, not the co-units' copies."""
+    return sorted(
+        (p["level"], p["kind"], p["recipient_role"])
+        for p in received
+        if p["kind"] != "warning" and p["recipient_role"] != "co_unit"
+    )
 
 
 async def test_missed_receipt_climbs_every_level_then_reminds(
@@ -49,7 +54,15 @@ async def test_missed_receipt_climbs_every_level_then_reminds(
     # After the last level the principal leader is reminded at that level's interval.
     await world.env.sleep(timedelta(hours=2))
     await eventually(lambda: _count(world.webhook, spec.id, 7))
-    assert world.webhook.for_task(spec.id)[-1]["kind"] == "reminder"
+    ladder = [p for p in world.webhook.for_task(spec.id) if p["recipient_role"] != "co_unit"]
+    assert ladder[-1]["kind"] == "reminder" and ladder[-1]["recipient_role"] == "principal_leader"
+    # The lead unit was warned once before the window closed; the co-units were copied on
+    # every level the miss climbed to.
+    got = world.webhook.for_task(spec.id)
+    assert [p["kind"] for p in got].count("warning") == 1
+    assert sorted((p["level"], p["unit"]) for p in got if p["recipient_role"] == "co_unit") == [
+        (level, unit) for level in (1, 2, 3) for unit in sorted(spec.co_units)
+    ]
     assert (await status(handle)).escalation_level == 3
 
     # The late receipt stops the climb; the misses stay on the record.
@@ -73,9 +86,9 @@ async def test_missed_receipt_climbs_every_level_then_reminds(
     notes = await world.pool.fetch(
         "SELECT status, attempts FROM notifications WHERE task_id = $1", spec.id
     )
-    assert len(notes) == 7 and all(n["status"] == "delivered" for n in notes)
+    assert len(notes) == 14 and all(n["status"] == "delivered" for n in notes)
     keys = [p["_idempotency_header"] for p in world.webhook.for_task(spec.id)]
-    assert len(set(keys)) == 7
+    assert len(keys) == len(set(keys)) == 14  # nothing sent twice
 
 
 async def test_an_answer_at_level_one_stops_the_climb(
@@ -94,7 +107,7 @@ async def test_an_answer_at_level_one_stops_the_climb(
     state = await status(handle)
     assert state.escalation_level == 0 and state.misses == 1
     await eventually(lambda: _count(world.webhook, spec.id, 1))
-    assert [p["recipient_role"] for p in world.webhook.for_task(spec.id)] == ["lead_unit"]
+    assert roles(world.webhook.for_task(spec.id)) == [(1, "escalation", "lead_unit")]
     await handle.terminate()
 
 
@@ -119,4 +132,4 @@ async def test_an_acknowledgement_holds_the_level_for_one_more_window(
 
 
 async def _count(webhook: WebhookReceiver, task_id: str, n: int) -> bool:
-    return len(webhook.for_task(task_id)) >= n
+    return len(roles(webhook.for_task(task_id))) >= n

@@ -35,7 +35,7 @@ async def test_every_refusal_has_a_reason_and_changes_nothing(
     handle = await world.start(spec)
     before = await eventually(lambda: _recorded(handle))
 
-    assert "only 区司法局 may" in await refused(handle, "receive", msg(unit="区财政局"))
+    assert "only 区司法局 may" in await refused(handle, "receive", msg(unit="区教育局"))
     assert "at stage assigned" in await refused(handle, "report", msg(kind="plan", text="计划"))
     assert "empty report" in await refused(handle, "report", msg(kind="plan", text="  "))
     assert "only 区政府办公室 may" in await refused(handle, "verify", msg())
@@ -46,7 +46,7 @@ async def test_every_refusal_has_a_reason_and_changes_nothing(
 
     # A refused signal changes nothing but is recorded as refused.
     await handle.signal(
-        TaskWorkflow.message, Envelope(action="receive", message=msg(unit="区财政局"))
+        TaskWorkflow.message, Envelope(action="receive", message=msg(unit="区教育局"))
     )
     state = await eventually(lambda: _recorded(handle, before.seq + 1))
     assert state.stage == Stage.ASSIGNED

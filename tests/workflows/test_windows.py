@@ -115,7 +115,9 @@ async def test_a_notification_the_peer_refuses_is_recorded_and_the_climb_goes_on
             await at_level(handle, 2)
             await handle.terminate()
     row = await pool.fetchrow(
-        "SELECT status, attempts FROM notifications WHERE task_id = $1 AND seq = 4", spec.id
+        "SELECT status, attempts FROM notifications "
+        "WHERE task_id = $1 AND level = 1 AND kind = 'escalation'",
+        spec.id,
     )
     assert row is not None and (row["status"], row["attempts"]) == ("failed", 1)
 

@@ -1,0 +1,246 @@
+"""The workflow's effects, each through an activity: the ledger, notices, the calendar, and
+what ops see in the Web UI (search attributes, current details)."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import date, datetime, timedelta
+from typing import Any
+
+from temporalio import workflow
+from temporalio.common import RetryPolicy, SearchAttributeKey, SearchAttributeUpdate
+from temporalio.exceptions import ActivityError
+
+from workflows import activity_names, durations
+from workflows.contracts import (
+    Deadline,
+    DeadlineRequest,
+    Event,
+    LedgerBatch,
+    MarginRequest,
+    Notice,
+    NoticeKind,
+    NoticeOutcome,
+    TaskSnapshot,
+    TaskState,
+)
+from workflows.policy import ROLE_LABELS, Recipient
+from workflows.windows import ANCHORS, LABELS, local
+
+STAGE = SearchAttributeKey.for_keyword("TaskStage")
+LEAD_UNIT = SearchAttributeKey.for_keyword("LeadUnit")
+LEVEL = SearchAttributeKey.for_int("EscalationLevel")
+NEXT_DEADLINE = SearchAttributeKey.for_datetime("NextDeadline")
+LIGHT = SearchAttributeKey.for_keyword("Light")
+URGENCY = SearchAttributeKey.for_keyword("Urgency")
+FALLBACK = SearchAttributeKey.for_bool("CalendarFallback")
+
+# The ledger must never lose a step: keep retrying while PostgreSQL is away.
+LEDGER_RETRY = RetryPolicy(
+    initial_interval=timedelta(seconds=1), maximum_interval=timedelta(minutes=1)
+)
+# A notification is retried with backoff, then recorded as failed so the climb goes on.
+NOTICE_RETRY = RetryPolicy(
+    initial_interval=timedelta(seconds=1),
+    maximum_interval=timedelta(seconds=30),
+    maximum_attempts=8,
+    non_retryable_error_types=["NotificationRejected"],
+)
+
+
+class Effects:
+    """Mixed into TaskWorkflow: every effect it has on the world goes through here."""
+
+    s: TaskState
+    _published: dict[str, object]
+    _deliveries: set[asyncio.Task[None]]
+
+    def _emit(
+        self,
+        kind: str,
+        *,
+        unit: str | None = None,
+        by: str | None = None,
+        detail: str = "",
+        level: int = 0,
+        deadline: datetime | None = None,
+    ) -> Event:
+        self.s.seq += 1
+        event = Event(
+            seq=self.s.seq,
+            at=workflow.now(),
+            kind=kind,
+            stage=self.s.stage,
+            unit=unit,
+            by=by,
+            detail=detail,
+            level=level,
+            deadline=deadline,
+        )
+        self.s.events.append(event)
+        self.s.unrecorded.append(event)
+        if kind in ANCHORS:
+            self.s.anchors[kind] = event.at
+        self._publish()
+        return event
+
+    async def _record_forever(self) -> None:
+        """Write events to the ledger in order, in batches, off the path of the messages."""
+        while True:
+            await workflow.wait_condition(lambda: bool(self.s.unrecorded))
+            batch = list(self.s.unrecorded)
+            now = batch[-1].at
+            snapshot = TaskSnapshot(
+                spec=self.s.spec,
+                stage=self.s.stage,
+                escalation_level=self.s.escalation_level,
+                next_deadline=self.s.next_deadline,
+                updated_at=now,
+                light=self.s.light(now),
+                urgency=self.s.current_urgency,
+                due=self.s.current_due,
+                fallback=self.s.fallback,
+            )
+            await workflow.execute_activity(
+                activity_names.RECORD_EVENTS,
+                LedgerBatch(task=snapshot, events=batch),
+                start_to_close_timeout=timedelta(seconds=30),
+                retry_policy=LEDGER_RETRY,
+                summary=f"记录 {len(batch)} 条台账",
+            )
+            del self.s.unrecorded[: len(batch)]
+
+    def _send(self, event: Event, role: Recipient, unit: str, kind: NoticeKind, text: str) -> None:
+        urgent = self.s.current_urgency == "urgent"
+        notice = Notice(
+            task_id=self.s.spec.id,
+            seq=event.seq,
+            title=self.s.spec.title,
+            level=event.level,
+            role=role,
+            unit=unit,
+            kind=kind,
+            text=text,
+            deadline=event.deadline,
+            quiet=self.s.spec.policy.quiet_hours and not urgent,
+        )
+        delivery = asyncio.create_task(self._deliver(notice))
+        self._deliveries.add(delivery)
+        delivery.add_done_callback(self._deliveries.discard)
+
+    async def _deliver(self, notice: Notice) -> None:
+        if notice.quiet and workflow.patched("quiet-hours"):
+            await self._wait_for_working_hours()
+        retry = NOTICE_RETRY
+        try:
+            outcome = await workflow.execute_activity(
+                activity_names.SEND_NOTICE,
+                notice,
+                result_type=NoticeOutcome,
+                start_to_close_timeout=timedelta(seconds=30),
+                retry_policy=retry,
+                summary=f"通知{ROLE_LABELS[notice.role]}",
+            )
+        except ActivityError as err:
+            cause = str(err.cause) if err.cause else str(err)
+            outcome = NoticeOutcome(
+                seq=notice.seq,
+                role=notice.role,
+                unit=notice.unit,
+                channel=notice.channel,
+                status="failed",
+                attempts=retry.maximum_attempts,
+                detail=cause,
+            )
+        self.s.notifications.append(outcome)
+
+    async def _wait_for_working_hours(self) -> None:
+        """Outside working hours a non-urgent notice waits, durably, for the next morning."""
+        opens: datetime = await workflow.execute_activity(
+            activity_names.WORKING_HOURS_FROM,
+            workflow.now(),
+            result_type=datetime,
+            start_to_close_timeout=timedelta(seconds=10),
+            summary="查询工作时间",
+        )
+        if opens > workflow.now():
+            await workflow.sleep(opens - workflow.now(), summary=f"等待工作时间 {local(opens)}")
+
+    async def _deadline(self, opened: datetime, span: str) -> Deadline:
+        days = durations.working_days(span)
+        if days is None:
+            at = opened + durations.plain(span)
+            return Deadline(at=at, rule=f"{span} after {local(opened)}")
+        result: Deadline = await workflow.execute_activity(
+            activity_names.WORKING_DEADLINE,
+            DeadlineRequest(opened_at=opened, working_days=days),
+            result_type=Deadline,
+            start_to_close_timeout=timedelta(seconds=10),
+            summary=f"计算 {days} 个工作日期限",
+        )
+        return result
+
+    async def _deadline_on(self, due: date) -> Deadline:
+        result: Deadline = await workflow.execute_activity(
+            activity_names.WORKING_DEADLINE,
+            DeadlineRequest(opened_at=workflow.now(), working_days=0, on_date=due),
+            result_type=Deadline,
+            start_to_close_timeout=timedelta(seconds=10),
+            summary="计算完成时限",
+        )
+        return result
+
+    async def _margin_start(self, deadline: datetime, margin: str) -> datetime:
+        """When the warning margin before `deadline` begins."""
+        if durations.working_days(margin) is None:
+            return deadline - durations.plain(margin)
+        result: datetime = await workflow.execute_activity(
+            activity_names.MARGIN_START,
+            MarginRequest(deadline=deadline, margin=margin),
+            result_type=datetime,
+            start_to_close_timeout=timedelta(seconds=10),
+            summary=f"计算预警时间（提前 {margin}）",
+        )
+        return result
+
+    def _until(self, deadline: datetime) -> timedelta:
+        return max(deadline - workflow.now(), timedelta(0))
+
+    def _publish(self) -> None:
+        """Search attributes and current details for ops in the Web UI, upserted on change."""
+        s = self.s
+        light = s.light(workflow.now())
+        values: dict[str, object] = {
+            "stage": s.stage.value,
+            "level": s.escalation_level,
+            "deadline": s.next_deadline,
+            "light": light,
+            "urgency": s.current_urgency,
+            "fallback": s.fallback,
+        }
+        if values == self._published:
+            return
+        pairs: list[SearchAttributeUpdate[Any]] = [
+            STAGE.value_set(s.stage.value),
+            LEAD_UNIT.value_set(s.spec.lead_unit),
+            LEVEL.value_set(s.escalation_level),
+            LIGHT.value_set(light),
+            URGENCY.value_set(s.current_urgency),
+            FALLBACK.value_set(s.fallback),
+        ]
+        pairs.append(
+            NEXT_DEADLINE.value_set(s.next_deadline)
+            if s.next_deadline
+            else NEXT_DEADLINE.value_unset()
+        )
+        workflow.upsert_search_attributes(pairs)
+        self._published = values
+        deadline = local(s.next_deadline) if s.next_deadline else "—"
+        window = LABELS[s.window.name] if s.window else "—"
+        rule = s.window.rule if s.window else ""
+        workflow.set_current_details(
+            f"**阶段** {s.stage.value}　**灯** {light}　**紧急程度** {s.current_urgency}  \n"
+            f"**当前时限** {window} {deadline}（{rule}）  \n"
+            f"**升级层级** {s.escalation_level}　**逾期次数** {s.misses}"
+            + ("  \n**日历** 无官方日历，按周一至周五推算" if s.fallback else "")
+        )
