@@ -9,23 +9,61 @@ import os
 import sys
 import warnings
 from collections.abc import Awaitable, Callable
+from datetime import date
 from pathlib import Path
 from typing import Any
 
+from pydantic import ValidationError
 from temporalio.client import Client
 
+from activities.calendar import WorkingCalendar
 from starter import commands, stackfile
+from starter.taskfile import explain
 from workflows.contracts import Message
 from workflows.errors import DubanError
 
-ACTIONS = {
-    "receive": "the lead unit signs for the task (签收)",
-    "deploy": "the lead unit has deployed the work (部署)",
-    "report": "the lead unit reports: --kind plan|progress|completion --text ...",
-    "verify": "the assigning unit verifies the completion and closes the task (核实销号)",
-    "reject": "the assigning unit sends a completion back, with --text giving the reason",
-    "ack": "the holder of the current escalation level takes the matter up",
-    "withdraw": "the assigning unit withdraws the task, with --text giving the reason",
+# command -> (the update it sends, what it is for, its own options)
+ACTIONS: dict[str, tuple[str, str, tuple[str, ...]]] = {
+    "receive": ("receive", "the lead unit (or a co-unit) signs for the task (签收)", ()),
+    "deploy": ("deploy", "the lead unit has deployed the work (部署)", ()),
+    "report": (
+        "report",
+        "the lead unit reports: --kind plan|progress|completion --text",
+        ("kind",),
+    ),
+    "verify": ("verify", "the assigning unit verifies the completion and closes it (核实销号)", ()),
+    "reject": ("reject", "the assigning unit sends a completion back; --text the reason", ()),
+    "ack": ("ack", "the holder of the current escalation level takes the matter up", ("role",)),
+    "withdraw": ("withdraw", "the assigning unit withdraws the task; --text the reason", ()),
+    "raise-urgency": (
+        "raise_urgency",
+        "the assigning unit raises the urgency: --urgency important|urgent",
+        ("urgency",),
+    ),
+    "difficulty": ("difficulty", "the lead unit reports a difficulty (执行困难, S0 §3)", ()),
+    "answer-difficulty": (
+        "answer_difficulty",
+        "the office answers a difficulty: --decision continue|suspend|new_approach",
+        ("decision",),
+    ),
+    "resume": ("resume", "the office resumes a suspended task", ()),
+    "extend": (
+        "request_extension",
+        "the lead unit asks for more time: --until DATE --text reason",
+        ("until",),
+    ),
+    "decide-extension": (
+        "decide_extension",
+        "the approver answers: --decision approve|refuse",
+        ("decision",),
+    ),
+    "contribute": ("contribute", "a co-unit files its contribution to the lead unit", ()),
+    "disagree": ("disagree", "a unit raises a disagreement for coordination (S0 §7)", ()),
+    "resolve": (
+        "resolve",
+        "the coordination level resolves a disagreement: --role, --text",
+        ("role",),
+    ),
 }
 
 
@@ -50,20 +88,26 @@ def _parser() -> argparse.ArgumentParser:
     start.add_argument("file", type=Path)
     start.add_argument("--by", default=None, help="who assigns it (default: your login name)")
 
-    for action, help_text in ACTIONS.items():
-        p = tsub.add_parser(action, parents=[common], help=help_text, description=help_text)
+    for command, (_, help_text, options) in ACTIONS.items():
+        p = tsub.add_parser(command, parents=[common], help=help_text, description=help_text)
         p.add_argument("id", help="the task id")
         p.add_argument("--unit", required=True, help="the unit sending the message")
         p.add_argument("--by", required=True, help="the person sending it")
         p.add_argument("--text", default="", help="the report, reason or note")
-        if action == "report":
+        if "kind" in options:
             p.add_argument("--kind", required=True, choices=["plan", "progress", "completion"])
-        if action == "ack":
+        if "role" in options:
             p.add_argument(
                 "--role",
-                choices=["lead_unit", "deputy_secretary_general", "principal_leader"],
-                help="the escalation level taking the matter up",
+                help="ack: lead_unit|deputy_secretary_general|principal_leader; "
+                "resolve: office|leader_in_charge|principal_leader",
             )
+        if "urgency" in options:
+            p.add_argument("--urgency", required=True, help="important or urgent")
+        if "decision" in options:
+            p.add_argument("--decision", required=True, help=help_text.split(": ")[-1])
+        if "until" in options:
+            p.add_argument("--until", required=True, help="the date asked for, YYYY-MM-DD")
         p.add_argument(
             "--signal", action="store_true", help="fire and forget (a refusal is only recorded)"
         )
@@ -74,9 +118,28 @@ def _parser() -> argparse.ArgumentParser:
 
     lst = tsub.add_parser("list", parents=[common], help="tasks, filtered")
     lst.add_argument("--stage")
-    lst.add_argument("--unit", help="lead unit")
+    lst.add_argument("--unit", help="a unit on the task: lead or co-unit")
+    lst.add_argument("--light", help="green, yellow, red or grey")
     lst.add_argument("--overdue", action="store_true", help="escalated or past their deadline")
     lst.add_argument("--json", action="store_true")
+
+    cal = sub.add_parser("calendar", help="the working-day calendar")
+    csub = cal.add_subparsers(dest="calendar_command", required=True)
+    imp = csub.add_parser(
+        "import",
+        parents=[common],
+        help="import days (CSV date,kind[,name], or the yearly list as YAML); re-plan open tasks",
+    )
+    imp.add_argument("file", type=Path)
+    shw = csub.add_parser("show", parents=[common], help="a year's holidays and make-up days")
+    shw.add_argument("year", type=int)
+    dl = csub.add_parser(
+        "deadline", parents=[common], help="when N working days opened at FROM close"
+    )
+    dl.add_argument("opened", metavar="FROM", help="a date or an ISO datetime")
+    dl.add_argument("days", metavar="N", type=int)
+    dl.add_argument("--json", action="store_true", help="with the fallback flag and skipped days")
+    csub.add_parser("replan", parents=[common], help="make every open task recompute deadlines")
     return parser
 
 
@@ -126,6 +189,62 @@ async def _task(args: argparse.Namespace) -> int:
     return 0
 
 
+def _message(args: argparse.Namespace) -> Message:
+    until = getattr(args, "until", None)
+    if until is not None:
+        try:
+            until = date.fromisoformat(until)
+        except ValueError:
+            raise DubanError(f"--until {until!r} is not a date (YYYY-MM-DD)") from None
+    try:
+        return Message(
+            unit=args.unit,
+            by=args.by,
+            text=args.text,
+            kind=getattr(args, "kind", None),
+            role=getattr(args, "role", None),
+            decision=getattr(args, "decision", None),
+            until=until,
+            urgency=getattr(args, "urgency", None),
+        )
+    except ValidationError as err:
+        raise DubanError(explain(err)) from err
+
+
+async def _calendar(args: argparse.Namespace) -> int:
+    from starter import calendar_commands as cc
+    from worker.settings import Settings
+
+    settings = Settings()
+    directory = stackfile.data_dir(args.data_dir)
+    cmd = args.calendar_command
+    if cmd == "replan":
+        count = await cc.replan_open_tasks(await _client(args), "calendar re-plan asked for")
+        print(f"re-planning {count} open tasks")
+        return 0
+    async with cc.open_pool(directory) as pool:
+        if cmd == "import":
+            count, years = await cc.import_calendar(pool, args.file)
+            print(f"imported {count} days for {', '.join(map(str, years))}")
+            try:
+                client = await _client(args)
+                tasks = await cc.replan_open_tasks(client, f"calendar import {args.file.name}")
+            except DubanError as err:
+                raise DubanError(
+                    f"imported, but open tasks were not re-planned ({err}); "
+                    "run `duban calendar replan`"
+                ) from err
+            print(f"re-planning {tasks} open tasks")
+        elif cmd == "show":
+            print("\n".join(await cc.show_year(pool, args.year)))
+        else:
+            calendar = WorkingCalendar(settings.timezone, settings.closing_time)
+            opened = cc.parse_opening(args.opened, settings.timezone)
+            result = await cc.deadline(pool, calendar, opened, args.days)
+            print(commands.dumps(result) if args.json else result["deadline"])
+    return 0
+
+
 def _run(coro: Callable[[], Awaitable[int]]) -> int:
     try:
         return asyncio.run(coro())  # type: ignore[arg-type]
@@ -152,6 +271,8 @@ def main(argv: list[str] | None = None) -> int:
         return _run(go)
 
     async def task() -> int:
+        if args.command == "calendar":
+            return await _calendar(args)
         return await _task(args)
 
     return _run(task)

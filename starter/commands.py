@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import sys
 from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
@@ -24,9 +25,10 @@ from temporalio.exceptions import WorkflowAlreadyStartedError
 from temporalio.service import RPCError, RPCStatusCode
 
 from starter.taskfile import load_task
-from workflows.contracts import Accepted, Envelope, Message, TaskState
+from workflows.contracts import TERMINAL_STAGES, Accepted, Envelope, Message, TaskState
+from workflows.effects import LEAD_UNIT, LIGHT, STAGE
 from workflows.errors import DubanError
-from workflows.task import LEAD_UNIT, STAGE, TaskWorkflow
+from workflows.task import TaskWorkflow
 from workflows.windows import OFFICE_TZ, local
 
 TASK_QUEUE_DEFAULT = "duban"
@@ -117,10 +119,18 @@ async def show(client: Client, task_id: str) -> TaskState:
 
 
 def show_json(state: TaskState) -> dict[str, Any]:
+    now = datetime.now(UTC)
     return {
         "id": state.spec.id,
         "title": state.spec.title,
         "stage": state.stage.value,
+        "light": state.light(now),
+        "urgency": state.current_urgency,
+        "due": state.current_due.isoformat() if state.current_due else None,
+        "suspended_since": state.suspended_at.isoformat() if state.suspended_at else None,
+        "calendar_fallback": state.fallback,
+        "deadlines": explain_deadlines(state),
+        "matters": [m.model_dump(mode="json") for m in state.matters],
         "lead_unit": state.spec.lead_unit,
         "escalation_level": state.escalation_level,
         "next_deadline": state.next_deadline.isoformat() if state.next_deadline else None,
@@ -134,22 +144,65 @@ def show_json(state: TaskState) -> dict[str, Any]:
     }
 
 
+def explain_deadlines(state: TaskState) -> list[dict[str, Any]]:
+    """Every pending deadline with the rule that set it and the calendar it was counted on."""
+    out: list[dict[str, Any]] = []
+    w = state.window
+    if w is not None and state.stage not in TERMINAL_STAGES:
+        out.append(
+            {
+                "what": f"{w.name}: {w.awaiting} from {w.owner_unit}",
+                "at": w.deadline.isoformat(),
+                "rule": w.rule,
+                "fallback": w.fallback,
+                "missed": w.missed,
+                "warn_at": w.warn_at.isoformat() if w.warn_at else None,
+            }
+        )
+        if state.escalation_level and state.level_deadline:
+            out.append(
+                {
+                    "what": f"level {state.escalation_level} answer",
+                    "at": state.level_deadline.isoformat(),
+                    "rule": "the ladder's answer window",
+                    "fallback": w.fallback,
+                    "missed": False,
+                }
+            )
+    for m in state.matters:
+        if not m.resolved and m.deadline is not None:
+            role = m.ladder[m.level][0]
+            out.append(
+                {
+                    "what": f"{m.kind} raised by {m.raised_by}: {role} answers",
+                    "at": m.deadline.isoformat(),
+                    "rule": m.rule,
+                    "fallback": "FALLBACK" in m.rule,
+                    "missed": m.missed,
+                }
+            )
+    return out
+
+
 def show_text(state: TaskState) -> str:
     s = state.spec
+    light = state.light(datetime.now(UTC))
     lines = [
         f"{s.id}  {s.title}",
-        f"  stage       {state.stage.value}",
+        f"  stage       {state.stage.value}   light {paint(light)}   "
+        f"urgency {state.current_urgency}",
         f"  lead unit   {s.lead_unit}   co-units {'、'.join(s.co_units) or '-'}",
         f"  escalation  level {state.escalation_level}   misses {state.misses}",
     ]
-    if state.window and state.next_deadline:
-        w = state.window
-        lines.append(f"  waiting on  {w.awaiting} from {w.owner_unit}")
-        lines.append(f"  window      {w.name} closed/closes {local(w.deadline)}  ({w.rule})")
-        if state.escalation_level:
-            lines.append(
-                f"  answer by   {local(state.next_deadline)} (level {state.escalation_level})"
-            )
+    if state.suspended_at:
+        lines.append(f"  suspended   since {local(state.suspended_at)}: every clock stands still")
+    lines.append("  deadlines")
+    for d in explain_deadlines(state):
+        flag = "  [FALLBACK calendar]" if d["fallback"] else ""
+        missed = "  MISSED" if d["missed"] else ""
+        at = local(datetime.fromisoformat(d["at"]))
+        lines.append(f"    {at}  {d['what']}{missed}{flag}")
+        lines.append(f"               {d['rule']}")
     lines.append("  events")
     for e in state.events:
         who = " ".join(x for x in (e.unit, e.by) if x)
@@ -167,12 +220,16 @@ def _quoted(value: str) -> str:
     return f"'{value}'"
 
 
-def list_query(stage: str | None, unit: str | None, overdue: bool) -> str:
+def list_query(stage: str | None, unit: str | None, overdue: bool, light: str | None = None) -> str:
     parts = ["WorkflowType = 'TaskWorkflow'"]
     if stage:
         parts.append(f"TaskStage = {_quoted(stage)}")
     if unit:
-        parts.append(f"LeadUnit = {_quoted(unit)}")
+        parts.append(f"(LeadUnit = {_quoted(unit)} OR CoUnits = {_quoted(unit)})")
+    if light:
+        if light not in ("green", "yellow", "red", "grey"):
+            raise DubanError(f"--light {light!r}: use green, yellow, red or grey")
+        parts.append(f"Light = {_quoted(light)}")
     if overdue:
         now = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
         parts.append(f"(EscalationLevel > 0 OR NextDeadline < '{now}')")
@@ -180,10 +237,10 @@ def list_query(stage: str | None, unit: str | None, overdue: bool) -> str:
 
 
 async def list_tasks(
-    client: Client, stage: str | None, unit: str | None, overdue: bool
+    client: Client, stage: str | None, unit: str | None, overdue: bool, light: str | None = None
 ) -> list[dict[str, Any]]:
     rows = []
-    async for wf in client.list_workflows(list_query(stage, unit, overdue)):
+    async for wf in client.list_workflows(list_query(stage, unit, overdue, light)):
         attrs = wf.typed_search_attributes
         deadline = attrs.get(SearchAttributeKey.for_datetime("NextDeadline"))
         rows.append(
@@ -193,11 +250,23 @@ async def list_tasks(
                 "stage": attrs.get(STAGE),
                 "lead_unit": attrs.get(LEAD_UNIT),
                 "escalation_level": attrs.get(SearchAttributeKey.for_int("EscalationLevel")) or 0,
+                "light": attrs.get(LIGHT),
                 "next_deadline": deadline.isoformat() if deadline else None,
                 "status": wf.status.name.lower() if wf.status else None,
             }
         )
     return rows
+
+
+COLOURS = {"green": "32", "yellow": "33", "red": "31", "grey": "90"}
+
+
+def paint(light: str | None) -> str:
+    """The light in its colour on a terminal, plain elsewhere."""
+    text = light or "-"
+    if light in COLOURS and sys.stdout.isatty():
+        return f"\033[{COLOURS[light]}m{text}\033[0m"
+    return text
 
 
 def list_text(rows: list[dict[str, Any]]) -> str:
@@ -206,8 +275,9 @@ def list_text(rows: list[dict[str, Any]]) -> str:
     out = []
     for r in rows:
         deadline = local(datetime.fromisoformat(r["next_deadline"])) if r["next_deadline"] else "-"
+        light = paint(r.get("light")) + " " * (7 - len(r.get("light") or "-"))
         out.append(
-            f"{r['id']:<24} {r['stage'] or '-':<12} L{r['escalation_level']} "
+            f"{r['id']:<24} {r['stage'] or '-':<12} {light} L{r['escalation_level']} "
             f"{deadline:<16} {r['lead_unit'] or '-'}  {r['title']}"
         )
     return "\n".join(out)

@@ -34,6 +34,9 @@ NEXT_DEADLINE = SearchAttributeKey.for_datetime("NextDeadline")
 LIGHT = SearchAttributeKey.for_keyword("Light")
 URGENCY = SearchAttributeKey.for_keyword("Urgency")
 FALLBACK = SearchAttributeKey.for_bool("CalendarFallback")
+# Set once, when the task starts: who assigned it and who works on it with the lead unit.
+ASSIGNING_UNIT = SearchAttributeKey.for_keyword("AssigningUnit")
+CO_UNITS = SearchAttributeKey.for_keyword_list("CoUnits")
 
 # The ledger must never lose a step: keep retrying while PostgreSQL is away.
 LEDGER_RETRY = RetryPolicy(

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 from collections import Counter
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -37,22 +36,6 @@ standard: 形成协调办法并印发
 urgency: normal
 policy: seconds.yaml
 """
-
-
-@pytest.fixture(scope="module")
-def receiver() -> Iterator[WebhookReceiver]:
-    with WebhookReceiver() as r:
-        yield r
-
-
-@pytest.fixture(scope="module")
-def stack(tmp_path_factory: pytest.TempPathFactory, receiver: WebhookReceiver) -> Iterator[Stack]:
-    root = tmp_path_factory.mktemp("e2e")
-    s = Stack(root / "data", {"DUBAN_WEBHOOK_URL": receiver.url})
-    s.start()
-    yield s
-    if s.process is not None:
-        assert s.stop() == 0
 
 
 def task_file(folder: Path, task_id: str) -> Path:
