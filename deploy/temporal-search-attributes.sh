@@ -14,12 +14,17 @@ set -euo pipefail
 TEMPORAL="${TEMPORAL:-temporal}"
 command -v "$TEMPORAL" >/dev/null || { echo "$0: '$TEMPORAL' CLI not found" >&2; exit 127; }
 
-# name:type, as declared in workflows/task.py
+# name:type, as declared in workflows/effects.py
 ATTRIBUTES=(
   TaskStage:Keyword
   LeadUnit:Keyword
   EscalationLevel:Int
   NextDeadline:Datetime
+  Light:Keyword
+  Urgency:Keyword
+  CalendarFallback:Bool
+  AssigningUnit:Keyword
+  CoUnits:KeywordList
 )
 
 status=0
