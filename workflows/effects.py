@@ -57,6 +57,7 @@ class Effects:
     s: TaskState
     _published: dict[str, object]
     _deliveries: set[asyncio.Task[None]]
+    _held_notices: int  # notices waiting for working hours, for the status query
 
     def _emit(
         self,
@@ -167,7 +168,11 @@ class Effects:
             summary="查询工作时间",
         )
         if opens > workflow.now():
-            await workflow.sleep(opens - workflow.now(), summary=f"等待工作时间 {local(opens)}")
+            self._held_notices += 1
+            try:
+                await workflow.sleep(opens - workflow.now(), summary=f"等待工作时间 {local(opens)}")
+            finally:
+                self._held_notices -= 1
 
     async def _deadline(self, opened: datetime, span: str) -> Deadline:
         days = durations.working_days(span)

@@ -72,6 +72,7 @@ class TaskWorkflow(Matters, Effects):
         self._deliveries: set[asyncio.Task[None]] = set()
         self._watchers: set[asyncio.Task[None]] = set()
         self._replan_reasons: list[str] = []
+        self._held_notices = 0
         if self.s.seq == 0:  # here, not in run(): an update may be handled before run() starts
             self._emit("assigned", unit=self.s.spec.assigning_unit, by=start.assigned_by)
 
@@ -523,6 +524,11 @@ class TaskWorkflow(Matters, Effects):
     @workflow.query
     def status(self) -> TaskState:
         return self.s
+
+    @workflow.query
+    def held_notices(self) -> int:
+        """How many notices wait for working hours now."""
+        return self._held_notices
 
 
 def _span(delta: timedelta) -> str:
