@@ -1,14 +1,17 @@
 """Record histories of TaskWorkflow for the replay tests: `python -m tests.replay.record_history`.
 
 Run it when a release changes workflow logic, before the change, and commit the files: the
-replay test then proves the new code still replays every recorded life of a task.
+replay test then proves the new code still replays every recorded life of a task. Files
+already recorded are kept (they are the older releases' histories); pass names to record
+again on purpose.
 """
 
 from __future__ import annotations
 
 import asyncio
+import sys
 import tempfile
-from datetime import timedelta
+from datetime import date, timedelta
 from pathlib import Path
 
 import asyncpg
@@ -30,7 +33,32 @@ async def record(name: str, env: WorkflowEnvironment, pool: asyncpg.Pool, url: s
     spec = make_spec(id=f"T-history-{name}")
     async with running_worker(env.client, pool, queue, url):
         handle = await start(env.client, spec, queue)
-        if name == "climb-and-close":
+        if name == "procedure":
+            await send(handle, "receive", msg())
+            await send(handle, "receive", msg(unit="区财政局"))
+            await send(handle, "contribute", msg(unit="区财政局", text="已提供经费测算"))
+            await send(handle, "difficulty", msg(text="部门职责交叉"))
+            await send(handle, "answer_difficulty", msg(unit=OFFICE, decision="suspend"))
+            await env.sleep(timedelta(hours=3))
+            await send(handle, "resume", msg(unit=OFFICE, text="已明确职责"))
+            await send(handle, "raise_urgency", msg(unit=OFFICE, urgency="important"))
+            await env.sleep(timedelta(hours=1, minutes=5))
+            await send(
+                handle,
+                "request_extension",
+                msg(until=date.today() + timedelta(days=30), text="需征求意见"),
+            )
+            await send(handle, "decide_extension", msg(unit=OFFICE, decision="approve"))
+            await send(handle, "disagree", msg(unit="区人社局", text="分工有分歧"))
+            await env.sleep(timedelta(hours=2))
+            await send(
+                handle, "resolve", msg(unit=OFFICE, role="leader_in_charge", text="按牵头单位意见")
+            )
+            await send(handle, "deploy", msg())
+            await send(handle, "report", msg(kind="plan", text="计划"))
+            await send(handle, "report", msg(kind="completion", text="完成"))
+            await send(handle, "verify", msg(unit=OFFICE))
+        elif name == "climb-and-close":
             await env.sleep(timedelta(hours=1, minutes=1))
             await at_level(handle, 1)
             await send(handle, "ack", msg(role="lead_unit", text="已安排"))
@@ -51,7 +79,10 @@ async def record(name: str, env: WorkflowEnvironment, pool: asyncpg.Pool, url: s
     print(f"recorded {name}: {len(history.events)} events")
 
 
-async def main() -> None:
+SCENARIOS = ("climb-and-close", "withdrawn", "procedure")
+
+
+async def main(names: list[str]) -> None:
     OUT.mkdir(exist_ok=True)
     with tempfile.TemporaryDirectory() as tmp, WebhookReceiver() as hook:
         server = pgserver.get_server(Path(tmp), cleanup_mode="stop")
@@ -65,11 +96,12 @@ async def main() -> None:
         async with asyncpg.create_pool(server.get_uri()) as pool:
             async with pool.acquire() as conn:
                 await migrate(conn)
-            for name in ("climb-and-close", "withdrawn"):
+            for name in names:
                 await record(name, env, pool, hook.url)
         await env.shutdown()
         server.cleanup()
 
 
 if __name__ == "__main__":
-    asyncio.run(main())
+    asked = sys.argv[1:] or [n for n in SCENARIOS if not (OUT / f"{n}.json").exists()]
+    asyncio.run(main(asked))
