@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import asyncpg
 from temporalio import activity
 
+from activities.sql import sql_span
 from workflows import activity_names
 from workflows.contracts import LedgerBatch
 
@@ -47,55 +50,80 @@ class LedgerActivities:
     @activity.defn(name=activity_names.RECORD_EVENTS)
     async def record_events(self, batch: LedgerBatch) -> int:
         """Write the batch and the task row in one transaction; a retry writes nothing twice."""
-        task, spec = batch.task, batch.task.spec
+        spec = batch.task.spec
         last_seq = batch.events[-1].seq if batch.events else 0
         async with self.pool.acquire() as conn, conn.transaction():
-            await conn.execute(
-                _UPSERT_TASK,
-                spec.id,
-                spec.title,
-                spec.source,
-                spec.assigning_unit,
-                spec.lead_unit,
-                list(spec.co_units),
-                spec.standard,
-                spec.due,
-                spec.urgency,
-                spec.policy.model_dump_json(),
-                task.stage.value,
-                task.escalation_level,
-                task.next_deadline,
-                last_seq,
-                task.updated_at,
-                task.light,
-                task.urgency,
-                task.due,
-                task.fallback,
-            )
-            await conn.executemany(
-                _INSERT_EVENT,
-                [
-                    (
-                        spec.id,
-                        e.seq,
-                        e.at,
-                        e.kind,
-                        e.stage.value,
-                        e.unit,
-                        e.by,
-                        e.detail,
-                        e.level,
-                        e.deadline,
-                    )
-                    for e in batch.events
-                ],
-            )
-            await conn.executemany(
-                _INSERT_ESCALATION,
-                [
-                    (spec.id, e.seq, e.level, e.kind, e.unit or spec.lead_unit, e.at, e.deadline)
-                    for e in batch.events
-                    if e.kind in ("escalated", "reminded")
-                ],
-            )
+            with sql_span(_UPSERT_TASK):
+                await self._upsert_task(conn, batch, last_seq)
+            with sql_span(_INSERT_EVENT):
+                await conn.executemany(
+                    _INSERT_EVENT,
+                    [
+                        (
+                            spec.id,
+                            e.seq,
+                            e.at,
+                            e.kind,
+                            e.stage.value,
+                            e.unit,
+                            e.by,
+                            e.detail,
+                            e.level,
+                            e.deadline,
+                        )
+                        for e in batch.events
+                    ],
+                )
+            with sql_span(_INSERT_ESCALATION):
+                await conn.executemany(
+                    _INSERT_ESCALATION,
+                    [
+                        (
+                            spec.id,
+                            e.seq,
+                            e.level,
+                            e.kind,
+                            e.unit or spec.lead_unit,
+                            e.at,
+                            e.deadline,
+                        )
+                        for e in batch.events
+                        if e.kind in ("escalated", "reminded")
+                    ],
+                )
         return len(batch.events)
+
+    @staticmethod
+    async def _upsert_task(conn: Any, batch: LedgerBatch, last_seq: int) -> None:
+        task, spec = batch.task, batch.task.spec
+        await conn.execute(
+            _UPSERT_TASK,
+            spec.id,
+            spec.title,
+            spec.source,
+            spec.assigning_unit,
+            spec.lead_unit,
+            list(spec.co_units),
+            spec.standard,
+            spec.due,
+            spec.urgency,
+            spec.policy.model_dump_json(),
+            task.stage.value,
+            task.escalation_level,
+            task.next_deadline,
+            last_seq,
+            task.updated_at,
+            task.light,
+            task.urgency,
+            task.due,
+            task.fallback,
+        )
+
+
+async def open_task_counts(pool: asyncpg.Pool) -> dict[tuple[str, str], int]:
+    """Open tasks by (stage, light), for the metrics endpoint."""
+    rows = await pool.fetch(
+        "SELECT stage, light, count(*) AS n FROM tasks "
+        "WHERE stage NOT IN ('closed', 'withdrawn') GROUP BY stage, light"
+    )
+    return {(r["stage"], r["light"]): r["n"] for r in rows}

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+from typing import Any
 
 import asyncpg
 import structlog
@@ -10,6 +11,7 @@ from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
 from activities.channels import Channel, PermanentFailure
+from activities.sql import sql_span
 from workflows import activity_names
 from workflows.contracts import Notice, NoticeOutcome
 
@@ -43,7 +45,8 @@ class NotifyActivities:
     @activity.defn(name=activity_names.SEND_NOTICE)
     async def send_notice(self, notice: Notice) -> NoticeOutcome:
         key = (notice.task_id, notice.seq, notice.role, notice.unit, notice.channel)
-        row = await self.pool.fetchrow(_CLAIM, *key, notice.kind, notice.level, notice.text)
+        with sql_span(_CLAIM):
+            row = await self.pool.fetchrow(_CLAIM, *key, notice.kind, notice.level, notice.text)
         assert row is not None
         if row["status"] in ("delivered", "failed", "no_channel"):
             return self._outcome(notice, row["status"], row["attempts"], row["last_error"] or "")
@@ -51,20 +54,28 @@ class NotifyActivities:
         if channel is None:
             detail = f"no {notice.channel} channel configured (set DUBAN_WEBHOOK_URL)"
             log.warning("notification not sent", reason=detail, role=notice.role, unit=notice.unit)
-            await self.pool.execute(_MARK, *key, "no_channel", 0, detail)
+            await self._mark(key, "no_channel", 0, detail)
             return self._outcome(notice, "no_channel", row["attempts"], detail)
         try:
             said = await channel.send(notice, idempotency_key(notice))
         except PermanentFailure as err:
-            await self.pool.execute(_MARK, *key, "failed", 1, str(err))
+            await self._mark(key, "failed", 1, str(err))
             raise ApplicationError(
                 str(err), type="NotificationRejected", non_retryable=True
             ) from err
         except Exception as err:
-            await self.pool.execute(_MARK, *key, "retrying", 1, f"{type(err).__name__}: {err}")
+            await self._mark(key, "retrying", 1, f"{type(err).__name__}: {err}")
             raise
-        await self.pool.execute(_MARK, *key, "delivered", 1, None)
+        await self._mark(key, "delivered", 1, None)
         return self._outcome(notice, "delivered", row["attempts"] + 1, said)
+
+    async def _mark(self, key: tuple[Any, ...], status: str, tried: int, error: str | None) -> None:
+        with sql_span(_MARK):
+            await self.pool.execute(_MARK, *key, status, tried, error)
+        if activity.in_activity():  # also called directly, by tools and tests
+            activity.metric_meter().create_counter(
+                "duban_notifications", "notifications by channel and outcome"
+            ).add(1, {"channel": str(key[-1]), "outcome": status})
 
     @staticmethod
     def _outcome(notice: Notice, status: str, attempts: int, detail: str) -> NoticeOutcome:

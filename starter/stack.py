@@ -21,6 +21,7 @@ from starter import stackfile
 from worker import logs
 from worker.main import connect, run
 from worker.settings import Settings
+from worker.telemetry import configure_tracing, runtime
 from workflows.errors import DubanError
 
 log = structlog.get_logger(__name__)
@@ -130,7 +131,8 @@ async def up(directory: Path, temporal_port: int, ui_port: int) -> None:
             settings = settings.model_copy(update={"database_url": SecretStr(database_url)})
         assert settings.database_url is not None
         await _wait_for_temporal(address)
-        client = await connect(address)
+        configure_tracing()
+        client = await connect(address, runtime=runtime(settings.metrics_port))
         stop = asyncio.Event()
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGINT, signal.SIGTERM):

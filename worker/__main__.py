@@ -8,12 +8,14 @@ import signal
 from worker import logs
 from worker.main import connect, run
 from worker.settings import Settings
+from worker.telemetry import configure_tracing, runtime
 
 
 async def _main() -> None:
     logs.configure()
     settings = Settings()
-    client = await connect()
+    configure_tracing()
+    client = await connect(runtime=runtime(settings.metrics_port))
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):

@@ -4,25 +4,32 @@ from __future__ import annotations
 
 import logging
 import sys
+from typing import TextIO
 
 import structlog
+
+from worker.redact import redact
 
 _configured = False
 
 
-def configure(level: str = "INFO") -> None:
+def configure(level: str = "INFO", stream: TextIO | None = None) -> None:
+    """JSON lines when not on a terminal, readable console lines on one."""
     global _configured
-    if _configured:
+    if _configured and stream is None:
         return
     _configured = True
+    out = stream or sys.stderr
     shared: list[structlog.types.Processor] = [
         structlog.contextvars.merge_contextvars,
         structlog.stdlib.add_log_level,
         structlog.stdlib.add_logger_name,
         structlog.processors.TimeStamper(fmt="iso", utc=True),
+        structlog.stdlib.PositionalArgumentsFormatter(),
+        redact,
     ]
     renderer: structlog.types.Processor
-    if sys.stderr.isatty():
+    if out.isatty():
         renderer = structlog.dev.ConsoleRenderer()
     else:
         shared.append(structlog.processors.dict_tracebacks)
@@ -33,7 +40,7 @@ def configure(level: str = "INFO") -> None:
         wrapper_class=structlog.stdlib.BoundLogger,
         cache_logger_on_first_use=True,
     )
-    handler = logging.StreamHandler(sys.stderr)
+    handler = logging.StreamHandler(out)
     handler.setFormatter(
         structlog.stdlib.ProcessorFormatter(
             foreign_pre_chain=shared,

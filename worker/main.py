@@ -10,8 +10,10 @@ from datetime import timedelta
 import asyncpg
 import structlog
 from temporalio.client import Client
+from temporalio.contrib.opentelemetry import TracingInterceptor
 from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.envconfig import ClientConfig
+from temporalio.runtime import Runtime
 from temporalio.worker import Worker
 from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxRestrictions
 
@@ -20,6 +22,8 @@ from activities.channels import Channel, WebhookChannel
 from activities.ledger import LedgerActivities
 from activities.migrations import migrate
 from activities.notify import NotifyActivities
+from worker.interceptors import LogContextInterceptor
+from worker.metrics import publish_open_tasks
 from worker.settings import Settings
 from workflows.task import TaskWorkflow
 
@@ -33,15 +37,23 @@ SANDBOX = SandboxedWorkflowRunner(
 )
 
 
-async def connect(address: str | None = None, namespace: str | None = None) -> Client:
-    """A client from TEMPORAL_ADDRESS / TEMPORAL_NAMESPACE (or the given address)."""
+async def connect(
+    address: str | None = None, namespace: str | None = None, runtime: Runtime | None = None
+) -> Client:
+    """A client from TEMPORAL_ADDRESS / TEMPORAL_NAMESPACE (or the given address), traced:
+    one trace runs from `duban task start` through the workflow to its SQL statements."""
     config = ClientConfig.load_client_connect_config()
     config.setdefault("target_host", address or "localhost:7233")
     if address:
         config["target_host"] = address
     if namespace:
         config["namespace"] = namespace
-    return await Client.connect(**config, data_converter=pydantic_data_converter)
+    return await Client.connect(
+        **config,
+        data_converter=pydantic_data_converter,
+        interceptors=[TracingInterceptor()],
+        runtime=runtime,
+    )
 
 
 @contextlib.asynccontextmanager
@@ -75,6 +87,7 @@ def build_worker(client: Client, pool: asyncpg.Pool, settings: Settings) -> Work
             calendar.working_hours_from,
         ],
         workflow_runner=SANDBOX,
+        interceptors=[LogContextInterceptor()],
         max_cached_workflows=settings.max_cached_workflows,
         # Let in-flight activities (a notification being sent) finish when the pod stops.
         graceful_shutdown_timeout=timedelta(seconds=settings.shutdown_grace_seconds),
@@ -87,6 +100,9 @@ async def run(settings: Settings, client: Client, stop: asyncio.Event) -> None:
         raise SystemExit("duban worker: set DUBAN_DATABASE_URL to a PostgreSQL URL")
     async with open_pool(settings.database_url.get_secret_value()) as pool:
         worker = build_worker(client, pool, settings)
+        runtime = client.service_client.config.runtime or Runtime.default()
+        gauges = asyncio.create_task(publish_open_tasks(pool, runtime, stop))
         async with worker:
             log.info("worker running", task_queue=settings.task_queue)
             await stop.wait()
+        await gauges

@@ -24,5 +24,7 @@ class Settings(BaseSettings):
     opening_time: time = time(9, 0)  # non-urgent notices wait for working hours
     # The worker's cache of workflows held in memory between tasks.
     max_cached_workflows: int = 1000
+    # Prometheus metrics (the Temporal SDK's and duban's) on this port; unset: off.
+    metrics_port: int | None = None
     # How long in-flight activities may run on after a stop is asked for.
     shutdown_grace_seconds: float = 20.0

@@ -211,6 +211,10 @@ class Effects:
         )
         return result
 
+    def _count(self, name: str, what: str, **labels: str) -> None:
+        """A counter on the metrics endpoint; silent while the workflow replays."""
+        workflow.metric_meter().create_counter(name, what).add(1, labels)
+
     def _until(self, deadline: datetime) -> timedelta:
         return max(deadline - workflow.now(), timedelta(0))
 

@@ -63,6 +63,7 @@ class TaskWorkflow(Handlers):
         self._held_notices = 0
         if self.s.seq == 0:  # here, not in run(): an update may be handled before run() starts
             self._emit("assigned", unit=self.s.spec.assigning_unit, by=start.assigned_by)
+            self._count("duban_tasks_started", "tasks started", urgency=self.s.spec.urgency)
 
     # ---- the life of the task ---------------------------------------------------------
 
@@ -191,6 +192,7 @@ class TaskWorkflow(Handlers):
             deadline=answer_by.at,
         )
         self._notify_ladder(event, w, rung, ladder[: level - 1], reminding)
+        self._count("duban_escalations", "escalations by level", level=str(level))
 
     async def _await_answer(self, rung: Rung, climbing: Any) -> bool:
         """Wait out one level's answer window (True: it ran out); an acknowledgement holds
