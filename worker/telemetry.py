@@ -43,17 +43,17 @@ def _otlp_exporter() -> SpanExporter:
     return OTLPSpanExporter()
 
 
-def runtime(metrics_port: int | None) -> Runtime:
-    """The Temporal runtime, serving the SDK's and duban's metrics for Prometheus on
-    `metrics_port`. A port in use turns metrics off with a clear line, not the worker."""
+def runtime(metrics_port: int | None) -> Runtime | None:
+    """A Temporal runtime serving the SDK's and duban's metrics for Prometheus on
+    `metrics_port`; None (the default runtime, no endpoint) when unset or when the port is
+    in use, which is said in one clear line and does not stop the worker."""
     if metrics_port is None:
-        return Runtime.default()
+        return None
     address = f"0.0.0.0:{metrics_port}"
     try:
         rt = Runtime(telemetry=TelemetryConfig(metrics=PrometheusConfig(bind_address=address)))
     except ValueError as err:
         log.error("metrics endpoint off: cannot listen", port=metrics_port, reason=str(err))
-        return Runtime.default()
-    Runtime.set_default(rt, error_if_already_set=False)
+        return None
     log.info("metrics for Prometheus", url=f"http://127.0.0.1:{metrics_port}/metrics")
     return rt
