@@ -127,3 +127,13 @@ async def open_task_counts(pool: asyncpg.Pool) -> dict[tuple[str, str], int]:
         "WHERE stage NOT IN ('closed', 'withdrawn') GROUP BY stage, light"
     )
     return {(r["stage"], r["light"]): r["n"] for r in rows}
+
+
+async def task_history(pool: asyncpg.Pool, task_id: str) -> list[dict[str, object]]:
+    """The task's timeline as the ledger has it, oldest first."""
+    rows = await pool.fetch(
+        "SELECT seq, at, kind, stage, unit, actor, detail, level, deadline "
+        "FROM task_events WHERE task_id = $1 ORDER BY seq",
+        task_id,
+    )
+    return [dict(r) for r in rows]

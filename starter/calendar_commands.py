@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import contextlib
-import os
-from collections.abc import AsyncIterator
 from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -15,39 +12,10 @@ from temporalio.client import Client
 
 from activities.calendar import WorkingCalendar, classify, library_knows
 from activities.calendar_store import import_days, year_overrides
-from activities.migrations import migrate
-from starter import stackfile
 from starter.calendarfile import read_calendar
 from workflows.contracts import DeadlineRequest
 from workflows.errors import DubanError
 from workflows.task import TaskWorkflow
-
-
-def database_url(directory: Path) -> str:
-    if os.environ.get("DUBAN_DATABASE_URL"):
-        return os.environ["DUBAN_DATABASE_URL"]
-    info = stackfile.read(directory)
-    if info is None:
-        raise DubanError(
-            f"no running duban found in {directory}/ (start one with `duban up`, "
-            "or set DUBAN_DATABASE_URL)"
-        )
-    return info.database_url
-
-
-@contextlib.asynccontextmanager
-async def open_pool(directory: Path) -> AsyncIterator[asyncpg.Pool]:
-    url = database_url(directory)
-    try:
-        pool = await asyncpg.create_pool(url, min_size=1, max_size=2)
-    except (OSError, asyncpg.PostgresError) as err:
-        raise DubanError(f"cannot reach PostgreSQL: {err}") from err
-    try:
-        async with pool.acquire() as conn:
-            await migrate(conn)
-        yield pool
-    finally:
-        await pool.close()
 
 
 async def import_calendar(pool: asyncpg.Pool, path: Path) -> tuple[int, list[int]]:

@@ -18,6 +18,8 @@ from temporalio.client import Client
 
 from activities.calendar import WorkingCalendar
 from starter import commands, stackfile
+from starter.db import open_pool
+from starter.ops import setup
 from starter.taskfile import explain
 from workflows.contracts import Message
 from workflows.errors import DubanError
@@ -123,6 +125,16 @@ def _parser() -> argparse.ArgumentParser:
     lst.add_argument("--overdue", action="store_true", help="escalated or past their deadline")
     lst.add_argument("--json", action="store_true")
 
+    hist = tsub.add_parser("history", parents=[common], help="a task's timeline from the ledger")
+    hist.add_argument("id")
+    hist.add_argument("--json", action="store_true")
+
+    ops = sub.add_parser("ops", help="operating duban on an existing cluster")
+    osub = ops.add_subparsers(dest="ops_command", required=True)
+    osub.add_parser(
+        "setup", parents=[common], help="register duban's search attributes (safe to run twice)"
+    )
+
     cal = sub.add_parser("calendar", help="the working-day calendar")
     csub = cal.add_subparsers(dest="calendar_command", required=True)
     imp = csub.add_parser(
@@ -222,7 +234,7 @@ async def _calendar(args: argparse.Namespace) -> int:
         count = await cc.replan_open_tasks(await _client(args), "calendar re-plan asked for")
         print(f"re-planning {count} open tasks")
         return 0
-    async with cc.open_pool(directory) as pool:
+    async with open_pool(directory) as pool:
         if cmd == "import":
             count, years = await cc.import_calendar(pool, args.file)
             print(f"imported {count} days for {', '.join(map(str, years))}")
@@ -242,6 +254,18 @@ async def _calendar(args: argparse.Namespace) -> int:
             opened = cc.parse_opening(args.opened, settings.timezone)
             result = await cc.deadline(pool, calendar, opened, args.days)
             print(commands.dumps(result) if args.json else result["deadline"])
+    return 0
+
+
+async def _history(args: argparse.Namespace) -> int:
+    from activities.ledger import task_history
+    from starter.db import open_pool
+
+    async with open_pool(stackfile.data_dir(args.data_dir)) as pool:
+        rows = await task_history(pool, args.id)
+    if not rows:
+        raise DubanError(f"no task {args.id} in the ledger")
+    print(commands.dumps(rows) if args.json else commands.history_text(rows))
     return 0
 
 
@@ -273,6 +297,12 @@ def main(argv: list[str] | None = None) -> int:
     async def task() -> int:
         if args.command == "calendar":
             return await _calendar(args)
+        if args.command == "ops":
+            for line in await setup(await _client(args)):
+                print(line)
+            return 0
+        if args.task_command == "history":
+            return await _history(args)
         return await _task(args)
 
     return _run(task)

@@ -283,5 +283,15 @@ def list_text(rows: list[dict[str, Any]]) -> str:
     return "\n".join(out)
 
 
+def history_text(rows: list[dict[str, Any]]) -> str:
+    lines = [f"{'#':>3}  {'when':<16}  {'what':<20} {'unit':<12} {'who':<8} detail"]
+    for r in rows:
+        lines.append(
+            f"{r['seq']:>3}  {local(r['at']):<16}  {r['kind']:<20} {r['unit'] or '-':<12} "
+            f"{r['actor'] or '-':<8} {r['detail']}".rstrip()
+        )
+    return "\n".join(lines)
+
+
 def dumps(value: Any) -> str:
-    return json.dumps(value, ensure_ascii=False, indent=2)
+    return json.dumps(value, ensure_ascii=False, indent=2, default=str)

@@ -18,6 +18,7 @@ from pydantic import SecretStr
 from temporalio.api.workflowservice.v1 import GetSystemInfoRequest
 
 from starter import stackfile
+from starter.ops import dev_server_flags
 from worker import logs
 from worker.main import connect, run
 from worker.settings import Settings
@@ -25,18 +26,6 @@ from worker.telemetry import configure_tracing, runtime
 from workflows.errors import DubanError
 
 log = structlog.get_logger(__name__)
-
-SEARCH_ATTRIBUTES = {
-    "TaskStage": "Keyword",
-    "LeadUnit": "Keyword",
-    "EscalationLevel": "Int",
-    "NextDeadline": "Datetime",
-    "Light": "Keyword",
-    "Urgency": "Keyword",
-    "CalendarFallback": "Bool",
-    "AssigningUnit": "Keyword",
-    "CoUnits": "KeywordList",
-}
 
 
 def _binary(name: str) -> str:
@@ -75,8 +64,7 @@ def temporal_dev_server(directory: Path, port: int, ui_port: int) -> Iterator[st
         "--log-level",
         "warn",
     ]
-    for name, kind in SEARCH_ATTRIBUTES.items():
-        command += ["--search-attribute", f"{name}={kind}"]
+    command += dev_server_flags()
     logfile = (directory / "temporal.log").open("ab")
     process = subprocess.Popen(command, stdout=logfile, stderr=logfile, start_new_session=True)
     try:

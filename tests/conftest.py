@@ -10,25 +10,15 @@ from pathlib import Path
 
 import asyncpg
 import pytest
-from temporalio.api.enums.v1 import IndexedValueType
 from temporalio.api.operatorservice.v1 import AddSearchAttributesRequest
 from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.testing import WorkflowEnvironment
 
 from activities.migrations import migrate
 from tests.peers import WebhookReceiver
+from workflows.effects import SEARCH_ATTRIBUTES as ALL_KEYS
 
-SEARCH_ATTRIBUTES = {
-    "TaskStage": IndexedValueType.INDEXED_VALUE_TYPE_KEYWORD,
-    "LeadUnit": IndexedValueType.INDEXED_VALUE_TYPE_KEYWORD,
-    "EscalationLevel": IndexedValueType.INDEXED_VALUE_TYPE_INT,
-    "NextDeadline": IndexedValueType.INDEXED_VALUE_TYPE_DATETIME,
-    "Light": IndexedValueType.INDEXED_VALUE_TYPE_KEYWORD,
-    "Urgency": IndexedValueType.INDEXED_VALUE_TYPE_KEYWORD,
-    "CalendarFallback": IndexedValueType.INDEXED_VALUE_TYPE_BOOL,
-    "AssigningUnit": IndexedValueType.INDEXED_VALUE_TYPE_KEYWORD,
-    "CoUnits": IndexedValueType.INDEXED_VALUE_TYPE_KEYWORD_LIST,
-}
+SEARCH_ATTRIBUTES = {key.name: key.indexed_value_type for key in ALL_KEYS}
 
 
 def venv_binary(name: str) -> str | None:

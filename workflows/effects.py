@@ -37,6 +37,18 @@ FALLBACK = SearchAttributeKey.for_bool("CalendarFallback")
 # Set once, when the task starts: who assigned it and who works on it with the lead unit.
 ASSIGNING_UNIT = SearchAttributeKey.for_keyword("AssigningUnit")
 CO_UNITS = SearchAttributeKey.for_keyword_list("CoUnits")
+# Every search attribute duban sets: registered by `duban up` and `duban ops setup`.
+SEARCH_ATTRIBUTES: tuple[SearchAttributeKey[Any], ...] = (
+    STAGE,
+    LEAD_UNIT,
+    LEVEL,
+    NEXT_DEADLINE,
+    LIGHT,
+    URGENCY,
+    FALLBACK,
+    ASSIGNING_UNIT,
+    CO_UNITS,
+)
 
 # The ledger must never lose a step: keep retrying while PostgreSQL is away.
 LEDGER_RETRY = RetryPolicy(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 from collections import Counter
 from pathlib import Path
 from typing import Any
@@ -170,3 +171,28 @@ def test_a_restart_resumes_the_task_in_flight(stack: Stack, tmp_path: Path) -> N
     assert state["stage"] == "received"
     out = stack.ok("task", "deploy", "T-E2E-RESTART", "--unit", "区司法局", "--by", "张三")
     assert "deployed" in out
+
+
+def test_history_and_ops_setup(stack: Stack, tmp_path: Path) -> None:
+    path = task_file(tmp_path, "T-E2E-HISTORY")
+    stack.ok("task", "start", str(path))
+    stack.ok("task", "receive", "T-E2E-HISTORY", "--unit", "区司法局", "--by", "张三")
+    rows = wait_for(
+        lambda: (
+            (r := json.loads(stack.ok("task", "history", "T-E2E-HISTORY", "--json")))
+            and any(x["kind"] == "received" for x in r)
+            and r
+        )
+    )
+    assert [r["seq"] for r in rows] == list(range(1, len(rows) + 1))
+    received = next(r for r in rows if r["kind"] == "received")
+    assert (received["unit"], received["actor"]) == ("区司法局", "张三")
+    table = stack.ok("task", "history", "T-E2E-HISTORY")
+    assert "received" in table and "张三" in table
+    missing = stack.duban("task", "history", "T-NO-SUCH")
+    assert missing.returncode == 1 and "no task T-NO-SUCH" in missing.stderr
+
+    # The dev server has every attribute already; a second run changes nothing either.
+    first = stack.ok("ops", "setup")
+    assert "Light: already there (Keyword)" in first and "CoUnits: already there" in first
+    assert stack.ok("ops", "setup") == first
