@@ -242,6 +242,7 @@ class Effects:
             "urgency": s.current_urgency,
             "fallback": s.fallback,
         }
+        workflow.set_current_details(self._details(light))  # no command: always current
         if values == self._published:
             return
         pairs: list[SearchAttributeUpdate[Any]] = [
@@ -259,12 +260,25 @@ class Effects:
         )
         workflow.upsert_search_attributes(pairs)
         self._published = values
+
+    def _details(self, light: str) -> str:
+        """The task's story so far, as the Web UI's current details show it."""
+        s = self.s
         deadline = local(s.next_deadline) if s.next_deadline else "—"
         window = LABELS[s.window.name] if s.window else "—"
-        rule = s.window.rule if s.window else ""
-        workflow.set_current_details(
-            f"**阶段** {s.stage.value}　**灯** {light}　**紧急程度** {s.current_urgency}  \n"
-            f"**当前时限** {window} {deadline}（{rule}）  \n"
-            f"**升级层级** {s.escalation_level}　**逾期次数** {s.misses}"
-            + ("  \n**日历** 无官方日历，按周一至周五推算" if s.fallback else "")
-        )
+        rule = f"（{s.window.rule}）" if s.window else ""
+        told = next((e for e in reversed(s.events) if e.kind in ("escalated", "reminded")), None)
+        lines = [
+            f"**阶段** {s.stage.value}　**灯** {light}　**紧急程度** {s.current_urgency}",
+            f"**当前时限** {window} {deadline}{rule}",
+            f"**升级层级** {s.escalation_level}　**逾期次数** {s.misses}",
+        ]
+        if told is not None and s.escalation_level:
+            lines.append(f"**已通知** {told.detail.split(':')[0]}（第 {told.level} 级）")
+        if s.last_report:
+            lines.append(f"**最近报告** {s.last_report[:80]}")
+        if s.suspended_at is not None:
+            lines.append(f"**已暂停** 自 {local(s.suspended_at)}")
+        if s.fallback:
+            lines.append("**日历** 无官方日历，按周一至周五推算")
+        return "  \n".join(lines)
