@@ -180,8 +180,9 @@ async def _task(args: argparse.Namespace) -> int:
         by = args.by or getpass.getuser()
         print(await commands.start_task(client, args.file, _task_queue(), by))
     elif cmd == "show":
-        state = await commands.show(client, args.id)
-        print(commands.dumps(commands.show_json(state)) if args.json else commands.show_text(state))
+        state, run_id = await commands.show(client, args.id)
+        shown = commands.show_json(state, run_id) if args.json else None
+        print(commands.dumps(shown) if shown else commands.show_text(state))
     elif cmd == "list":
         rows = await commands.list_tasks(client, args.stage, args.unit, args.overdue)
         print(commands.dumps(rows) if args.json else commands.list_text(rows))

@@ -110,18 +110,20 @@ async def _query(handle: WorkflowHandle[Any, Any]) -> TaskState | None:
     return state
 
 
-async def show(client: Client, task_id: str) -> TaskState:
+async def show(client: Client, task_id: str) -> tuple[TaskState, str | None]:
+    """The task's state, and the run that answered (the latest, after a continue-as-new)."""
     handle = await _handle(client, task_id)
     state = await _query(handle)
     if state is None:
         raise DubanError(f"task {task_id}: no worker answered; is `duban up` running?")
-    return state
+    return state, (await handle.describe()).run_id
 
 
-def show_json(state: TaskState) -> dict[str, Any]:
+def show_json(state: TaskState, run_id: str | None = None) -> dict[str, Any]:
     now = datetime.now(UTC)
     return {
         "id": state.spec.id,
+        "run_id": run_id,
         "title": state.spec.title,
         "stage": state.stage.value,
         "light": state.light(now),
