@@ -129,6 +129,7 @@ class Window(BaseModel):
     warn_at: datetime | None = None
     warned: bool = False
     missed: bool = False
+    paused: float = 0.0  # seconds the window stood still while the task was suspended
 
 
 class Matter(BaseModel):
@@ -151,6 +152,7 @@ class Matter(BaseModel):
     missed: bool = False
     resolved: bool = False
     resolution: str | None = None
+    paused: float = 0.0  # seconds its clock stood still while the task was suspended
 
 
 class Event(BaseModel):

@@ -3,7 +3,7 @@ calendar changes, the urgency rises or an extension is approved."""
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from temporalio import workflow
 
@@ -110,10 +110,22 @@ class Deadlines(Matters):
         windows = self.s.spec.policy.windows_for(self.s.current_urgency)
         span = getattr(windows, w.name, None) if w.name != "due" else None
         new = await self._window_deadline(w.name, w.opened_at, span)
+        # A suspension's pause stays added, whatever else moves (patched: before this
+        # release a re-plan dropped it and made a resumed task overdue).
+        if w.paused and workflow.patched("replan-keeps-pause"):
+            new = new.model_copy(
+                update={
+                    "at": new.at + timedelta(seconds=w.paused),
+                    "rule": f"{new.rule}; +{_hours(w.paused)} suspended",
+                }
+            )
         for m in self.s.matters:
             if not m.resolved and m.deadline is not None and m.opened_at is not None:
                 moved = await self._deadline(m.opened_at, m.ladder[m.level][1])
-                m.deadline, m.rule = moved.at, moved.rule
+                pause = timedelta(seconds=m.paused)
+                if m.paused and not workflow.patched("replan-keeps-pause"):
+                    pause = timedelta(0)
+                m.deadline, m.rule = moved.at + pause, moved.rule
         if new.at == w.deadline and new.fallback == w.fallback:
             self.s.replans += 1  # matters may have moved
             return
@@ -132,3 +144,7 @@ class Deadlines(Matters):
             detail=f"{LABELS[w.name]}: {local(old)} → {local(new.at)} ({reason}; {new.rule})",
             deadline=new.at,
         )
+
+
+def _hours(seconds: float) -> str:
+    return f"{seconds / 3600:.1f}h"

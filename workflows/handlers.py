@@ -74,6 +74,8 @@ class Handlers(Deadlines):
         elif msg.decision == "new_approach":
             self.s.stage = Stage.DEPLOYED  # a new plan is due, counted from now
             self.s.advances += 1
+            if workflow.patched("new-approach-clears-extension"):
+                self.s.extended_until = None  # an extension was for the old approach
             self._emit("new_approach", unit=msg.unit, by=msg.by, detail=msg.text)
 
     def _on_resume(self, msg: Message) -> None:
@@ -84,6 +86,11 @@ class Handlers(Deadlines):
         if w is not None:  # every clock stood still: move each by the pause
             w.deadline += paused
             w.warn_at = w.warn_at + paused if w.warn_at else None
+            w.paused += paused.total_seconds()  # kept, so a later re-plan keeps it too
+        for m in self.s.matters if workflow.patched("matters-pause") else []:
+            if not m.resolved and m.deadline is not None:
+                m.deadline += paused
+                m.paused += paused.total_seconds()
         if self.s.level_deadline is not None:
             self.s.level_deadline += paused
         self.s.replans += 1

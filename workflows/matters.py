@@ -61,7 +61,16 @@ class Matters(Effects):
     async def _watch_matter(self, key: str) -> None:
         m = self._matter(key)
         label = LABELS[m.kind]
+        # Patched: before this release a matter's clock ran on through a suspension.
+        pauses = workflow.patched("matters-pause")
         while not m.resolved and self.s.stage not in TERMINAL_STAGES:
+            if pauses and self.s.suspended_at is not None:  # every clock stops
+                await workflow.wait_condition(
+                    lambda: (
+                        self.s.suspended_at is None or m.resolved or self.s.stage in TERMINAL_STAGES
+                    )
+                )
+                continue
             role, span = m.ladder[m.level]
             if m.deadline is None:
                 m.opened_at = workflow.now()
@@ -85,7 +94,10 @@ class Matters(Effects):
             try:
                 await workflow.wait_condition(
                     lambda replans=replans: (  # type: ignore[misc]
-                        m.resolved or self.s.stage in TERMINAL_STAGES or self.s.replans != replans
+                        m.resolved
+                        or self.s.stage in TERMINAL_STAGES
+                        or self.s.replans != replans
+                        or (pauses and self.s.suspended_at is not None)
                     ),
                     timeout=self._until(m.deadline),
                     timeout_summary=f"{label}答复截止 {local(m.deadline)}",

@@ -35,7 +35,9 @@ MOVES_TO: dict[str, Stage] = {
 # Stages in which the lead unit is at work: difficulties and extensions are raised here.
 WORKING = frozenset({Stage.RECEIVED, Stage.DEPLOYED, Stage.PLANNED, Stage.IN_PROGRESS})
 # Messages a suspended task still takes: the office's own, and acknowledgements.
-WHILE_SUSPENDED = frozenset({"resume", "withdraw", "answer_difficulty", "resolve", "disagree"})
+WHILE_SUSPENDED = frozenset(
+    {"resume", "withdraw", "answer_difficulty", "resolve", "disagree", "decide_extension"}
+)
 DIFFICULTY_ANSWERS = ("continue", "suspend", "new_approach")
 EXTENSION_ANSWERS = ("approve", "refuse")
 NEEDS_TEXT = {  # message -> (what it is, what its text must say)
