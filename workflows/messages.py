@@ -34,7 +34,7 @@ MOVES_TO: dict[str, Stage] = {
 
 # Stages in which the lead unit is at work: difficulties and extensions are raised here.
 WORKING = frozenset({Stage.RECEIVED, Stage.DEPLOYED, Stage.PLANNED, Stage.IN_PROGRESS})
-# Messages a suspended task still takes: the office's own, and acknowledgements.
+# Messages a suspended task still takes: the office's and the approver's, and coordination.
 WHILE_SUSPENDED = frozenset(
     {"resume", "withdraw", "answer_difficulty", "resolve", "disagree", "decide_extension"}
 )
@@ -221,6 +221,8 @@ def _disagree(msg: Message, state: TaskState, now: datetime) -> str | None:
     spec = state.spec
     if msg.unit != spec.lead_unit and msg.unit not in spec.co_units:
         return f"{msg.unit} is not a unit of task {spec.id}"
+    if state.open_matter("disagreement") is not None:
+        return f"task {spec.id} already has a disagreement being coordinated; resolve it first"
     return None
 
 

@@ -110,3 +110,28 @@ async def at_level(handle: WorkflowHandle[Any, Any], level: int) -> TaskState:
 
     result: TaskState = await eventually(check)
     return result
+
+
+async def activities_closed(handle: WorkflowHandle[Any, Any]) -> bool:
+    """Every activity the workflow scheduled has completed, failed, timed out or cancelled."""
+    history = await handle.fetch_history()
+    scheduled = sum(e.HasField("activity_task_scheduled_event_attributes") for e in history.events)
+    closed = sum(
+        e.HasField(f"activity_task_{end}_event_attributes")
+        for e in history.events
+        for end in ("completed", "failed", "timed_out", "canceled")
+    )
+    return scheduled == closed
+
+
+async def finish(handle: WorkflowHandle[Any, Any]) -> None:
+    """Terminate once nothing is in flight: terminating a workflow while one of its
+    activities runs leaves the time-skipping server's shared clock locked, and a later
+    test's sleep times out."""
+
+    async def idle() -> bool:
+        state = await status(handle)
+        return not state.unrecorded and await activities_closed(handle)
+
+    await eventually(idle)
+    await handle.terminate()

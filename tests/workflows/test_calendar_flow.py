@@ -8,7 +8,7 @@ from temporalio.common import SearchAttributeKey
 
 from activities.calendar import WorkingCalendar, library_knows
 from tests.workflows.conftest import World
-from tests.workflows.harness import HOURLY, eventually, make_spec, status
+from tests.workflows.harness import HOURLY, eventually, finish, make_spec, status
 
 FALLBACK = SearchAttributeKey.for_bool("CalendarFallback")
 
@@ -34,7 +34,7 @@ async def test_a_deadline_in_a_year_without_a_calendar_is_flagged(world: World) 
         return attrs.get(FALLBACK) is expected
 
     await eventually(attribute)
-    await handle.terminate()
+    await finish(handle)
 
 
 async def _delivered(world: World, task_id: str, n: int) -> bool:
@@ -60,7 +60,7 @@ async def test_non_urgent_notices_wait_for_working_hours_urgent_ones_do_not(worl
         await world.env.sleep(opens - await world.env.get_current_time() + timedelta(minutes=1))
     await eventually(lambda: _delivered(world, normal.id, 1))
     for handle in handles:
-        await handle.terminate()
+        await finish(handle)
 
 
 async def _held(handle: object) -> bool:

@@ -9,6 +9,7 @@ from tests.workflows.conftest import World
 from tests.workflows.harness import (
     at_level,
     eventually,
+    finish,
     make_spec,
     msg,
     send,
@@ -72,7 +73,7 @@ async def test_missed_receipt_climbs_every_level_then_reminds(
     assert state.misses == 1
     kinds = [e.kind for e in state.events]
     assert kinds.count("escalated") == 3 and kinds.count("reminded") == 1
-    await handle.terminate()
+    await finish(handle)
 
     rows = await world.pool.fetch(
         "SELECT level, kind FROM escalations WHERE task_id = $1 ORDER BY seq", spec.id
@@ -108,7 +109,7 @@ async def test_an_answer_at_level_one_stops_the_climb(
     assert state.escalation_level == 0 and state.misses == 1
     await eventually(lambda: _count(world.webhook, spec.id, 1))
     assert roles(world.webhook.for_task(spec.id)) == [(1, "escalation", "lead_unit")]
-    await handle.terminate()
+    await finish(handle)
 
 
 async def test_an_acknowledgement_holds_the_level_for_one_more_window(
@@ -128,7 +129,7 @@ async def test_an_acknowledgement_holds_the_level_for_one_more_window(
     await world.env.sleep(timedelta(minutes=30))
     state = await at_level(handle, 2)
     assert state.misses == 1
-    await handle.terminate()
+    await finish(handle)
 
 
 async def _count(webhook: WebhookReceiver, task_id: str, n: int) -> bool:

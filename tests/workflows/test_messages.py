@@ -13,6 +13,7 @@ from tests.workflows.harness import (
     LEAD,
     OFFICE,
     eventually,
+    finish,
     make_spec,
     msg,
     send,
@@ -55,7 +56,7 @@ async def test_every_refusal_has_a_reason_and_changes_nothing(
     await handle.signal(TaskWorkflow.message, Envelope(action="receive", message=msg()))
     state = await eventually(lambda: _recorded(handle, before.seq + 2))
     assert state.stage == Stage.RECEIVED
-    await handle.terminate()
+    await finish(handle)
     rows = await world.pool.fetch(
         "SELECT kind FROM task_events WHERE task_id = $1 AND kind = 'refused'", spec.id
     )

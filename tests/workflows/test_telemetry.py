@@ -16,7 +16,7 @@ from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanE
 from temporalio.testing import WorkflowEnvironment
 
 from tests.peers import WebhookReceiver
-from tests.workflows.harness import at_level, eventually, make_spec, running_worker, start
+from tests.workflows.harness import at_level, eventually, finish, make_spec, running_worker, start
 from worker import logs
 from worker.main import connect
 from worker.telemetry import configure_tracing, runtime
@@ -36,7 +36,7 @@ async def test_one_trace_runs_from_the_start_to_the_sql_of_the_first_escalation(
         await ts_env.sleep(timedelta(hours=1, minutes=1))
         await at_level(handle, 1)
         await eventually(lambda: _span_named("RunActivity:notify.send_notice"))
-        await handle.terminate()
+        await finish(handle)
     spans = EXPORTER.get_finished_spans()
     by_id = {s.context.span_id: s for s in spans}
     root = next(s for s in spans if s.name == "StartWorkflow:TaskWorkflow")
@@ -98,7 +98,7 @@ async def test_metrics_move_on_the_prometheus_endpoint(
             return text if all(w in text for w in wanted) else None
 
         text = await eventually(scraped)
-        await handle.terminate()
+        await finish(handle)
     assert 'level="1"' in text and 'outcome="delivered"' in text
     assert "temporal_workflow_task_execution_latency" in text or "temporal_" in text
 

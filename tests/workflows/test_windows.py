@@ -15,6 +15,7 @@ from tests.workflows.harness import (
     OFFICE,
     at_level,
     eventually,
+    finish,
     make_spec,
     msg,
     running_worker,
@@ -65,7 +66,7 @@ async def test_each_missed_window_escalates_to_its_owner(
     assert (state.window.name, state.window.owner_unit) == (window, owner)
     missed = [e for e in state.events if e.kind == "missed"]
     assert len(missed) == 1 and missed[0].unit == owner
-    await handle.terminate()
+    await finish(handle)
 
 
 async def test_a_due_date_earlier_than_the_next_report_becomes_the_deadline(
@@ -81,7 +82,7 @@ async def test_a_due_date_earlier_than_the_next_report_becomes_the_deadline(
     assert (state.window.deadline.hour, state.window.deadline.minute) == (18, 0)
     assert state.window.deadline.date() == spec.due
     assert state.window.deadline > now
-    await handle.terminate()
+    await finish(handle)
 
 
 async def test_working_day_windows_close_at_18_00_shanghai_on_a_weekday(
@@ -96,7 +97,7 @@ async def test_working_day_windows_close_at_18_00_shanghai_on_a_weekday(
     opened = state.window.opened_at.astimezone(deadline.tzinfo).date()
     assert 1 <= (deadline.date() - opened).days <= 3  # the next working day
     assert "1 working days" in state.window.rule
-    await handle.terminate()
+    await finish(handle)
 
 
 async def test_a_notification_the_peer_refuses_is_recorded_and_the_climb_goes_on(
@@ -113,7 +114,7 @@ async def test_a_notification_the_peer_refuses_is_recorded_and_the_climb_goes_on
             assert "HTTP 400" in state.notifications[0].detail
             await ts_env.sleep(timedelta(hours=1))
             await at_level(handle, 2)
-            await handle.terminate()
+            await finish(handle)
     row = await pool.fetchrow(
         "SELECT status, attempts FROM notifications "
         "WHERE task_id = $1 AND level = 1 AND kind = 'escalation'",
