@@ -187,14 +187,9 @@ async def _task(args: argparse.Namespace) -> int:
         rows = await commands.list_tasks(client, args.stage, args.unit, args.overdue)
         print(commands.dumps(rows) if args.json else commands.list_text(rows))
     else:
-        message = Message(
-            unit=args.unit,
-            by=args.by,
-            text=args.text,
-            kind=getattr(args, "kind", None),
-            role=getattr(args, "role", None),
-        )
-        accepted = await commands.send_message(client, args.id, cmd, message, args.signal)
+        update = ACTIONS[cmd][0]
+        message = _message(args)
+        accepted = await commands.send_message(client, args.id, update, message, args.signal)
         if accepted is None:
             print(f"{args.id}: {cmd} sent as a signal")
         else:
