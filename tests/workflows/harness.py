@@ -4,17 +4,21 @@ from __future__ import annotations
 
 import contextlib
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from datetime import date
 from typing import Any
 
 import asyncpg
-from temporalio.client import Client, WorkflowHandle
+import pytest
+from temporalio.api.common.v1 import WorkflowExecution
+from temporalio.api.workflowservice.v1 import DescribeWorkflowExecutionRequest
+from temporalio.client import Client, WorkflowHandle, WorkflowUpdateFailedError
+from temporalio.converter import PayloadConverter
 from temporalio.worker import Worker
 
 from worker.main import build_worker
 from worker.settings import Settings
-from workflows.contracts import Accepted, Message, TaskSpec, TaskStart, TaskState
+from workflows.contracts import Accepted, Event, Message, TaskSpec, TaskStart, TaskState
 from workflows.policy import Policy
 from workflows.task import TaskWorkflow
 
@@ -135,3 +139,50 @@ async def finish(handle: WorkflowHandle[Any, Any]) -> None:
 
     await eventually(idle)
     await handle.terminate()
+
+
+async def refused(handle: object, action: str, message: Message) -> str:
+    with pytest.raises(WorkflowUpdateFailedError) as info:
+        await send(handle, action, message)  # type: ignore[arg-type]
+    return str(info.value.cause.message)  # type: ignore[union-attr]
+
+
+async def settled(
+    handle: WorkflowHandle[Any, Any], ready: Callable[[TaskState], bool] = lambda s: True
+) -> TaskState:
+    """The state once every event is in the ledger and `ready` holds."""
+
+    async def check() -> TaskState | None:
+        state = await status(handle)
+        return state if not state.unrecorded and ready(state) else None
+
+    result: TaskState = await eventually(check)
+    return result
+
+
+def kinds(state: TaskState) -> list[str]:
+    return [e.kind for e in state.events]
+
+
+def last(state: TaskState, kind: str) -> Event:
+    return [e for e in state.events if e.kind == kind][-1]
+
+
+async def attribute(client: Client, handle: WorkflowHandle[Any, Any], name: str, want: str) -> None:
+    """Poll a keyword search attribute until it reads `want` (visibility lags a little).
+
+    Read from the raw description: the time-skipping server keeps an unset attribute
+    (NextDeadline while suspended) as a null payload that `handle.describe()` cannot decode.
+    """
+
+    async def check() -> bool:
+        described = await client.workflow_service.describe_workflow_execution(
+            DescribeWorkflowExecutionRequest(
+                namespace=client.namespace,
+                execution=WorkflowExecution(workflow_id=handle.id),
+            )
+        )
+        fields = described.workflow_execution_info.search_attributes.indexed_fields
+        return name in fields and PayloadConverter.default.from_payload(fields[name]) == want
+
+    await eventually(check)

@@ -16,17 +16,12 @@ from tests.workflows.harness import (
     finish,
     make_spec,
     msg,
+    refused,
     send,
     status,
 )
-from workflows.contracts import Envelope, Message, Stage, TaskState
+from workflows.contracts import Envelope, Stage, TaskState
 from workflows.task import TaskWorkflow
-
-
-async def refused(handle: object, action: str, message: Message) -> str:
-    with pytest.raises(WorkflowUpdateFailedError) as info:
-        await send(handle, action, message)  # type: ignore[arg-type]
-    return str(info.value.cause.message)  # type: ignore[union-attr]
 
 
 async def test_every_refusal_has_a_reason_and_changes_nothing(

@@ -3,15 +3,21 @@ sequence without a gap or a repeat."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from datetime import timedelta
 from typing import Any
 
 from temporalio.client import WorkflowExecutionStatus, WorkflowHandle
 
 from tests.workflows.conftest import World
-from tests.workflows.harness import HOURLY, eventually, finish, make_spec, msg, send, status
-from workflows.contracts import Stage, TaskSpec, TaskState
+from tests.workflows.harness import (
+    HOURLY,
+    finish,
+    make_spec,
+    msg,
+    send,
+    settled,
+)
+from workflows.contracts import Stage, TaskSpec
 from workflows.policy import Policy
 
 # The smallest history a policy allows, and a report due every hour.
@@ -28,17 +34,6 @@ SHORT_HISTORY = Policy.model_validate(
 def latest(world: World, spec: TaskSpec) -> WorkflowHandle[Any, Any]:
     """A handle without a run id: it follows the task into each new run."""
     return world.env.client.get_workflow_handle(spec.id)
-
-
-async def settled(
-    handle: WorkflowHandle[Any, Any], ready: Callable[[TaskState], bool] = lambda s: True
-) -> TaskState:
-    async def check() -> TaskState | None:
-        state = await status(handle)
-        return state if not state.unrecorded and ready(state) else None
-
-    result: TaskState = await eventually(check)
-    return result
 
 
 async def test_a_long_task_continues_as_new_with_a_gapless_ledger(world: World) -> None:

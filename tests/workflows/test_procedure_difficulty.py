@@ -3,15 +3,11 @@ with continue, suspend or a new approach; an unanswered one climbs the office's 
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from datetime import timedelta
 from typing import Any
 
 import pytest
-from temporalio.api.common.v1 import WorkflowExecution
-from temporalio.api.workflowservice.v1 import DescribeWorkflowExecutionRequest
-from temporalio.client import WorkflowHandle, WorkflowUpdateFailedError
-from temporalio.converter import PayloadConverter
+from temporalio.client import WorkflowHandle
 
 from tests.workflows.conftest import World
 from tests.workflows.harness import (
@@ -19,14 +15,19 @@ from tests.workflows.harness import (
     LEAD,
     OFFICE,
     at_level,
+    attribute,
     eventually,
     finish,
+    kinds,
+    last,
     make_spec,
     msg,
+    refused,
     send,
+    settled,
     status,
 )
-from workflows.contracts import Event, Message, Stage, TaskState
+from workflows.contracts import Stage, TaskState
 from workflows.policy import Policy
 from workflows.task import TaskWorkflow
 
@@ -44,53 +45,6 @@ FAST = Policy.model_validate(
     }
 )
 CO_UNIT = "区财政局"
-
-
-async def refused(handle: object, action: str, message: Message) -> str:
-    with pytest.raises(WorkflowUpdateFailedError) as info:
-        await send(handle, action, message)  # type: ignore[arg-type]
-    return str(info.value.cause.message)  # type: ignore[union-attr]
-
-
-async def settled(
-    handle: WorkflowHandle[Any, Any], ready: Callable[[TaskState], bool] = lambda s: True
-) -> TaskState:
-    """The state once every event is in the ledger and `ready` holds."""
-
-    async def check() -> TaskState | None:
-        state = await status(handle)
-        return state if not state.unrecorded and ready(state) else None
-
-    result: TaskState = await eventually(check)
-    return result
-
-
-def kinds(state: TaskState) -> list[str]:
-    return [e.kind for e in state.events]
-
-
-def last(state: TaskState, kind: str) -> Event:
-    return [e for e in state.events if e.kind == kind][-1]
-
-
-async def attribute(world: World, handle: WorkflowHandle[Any, Any], name: str, want: str) -> None:
-    """Poll a keyword search attribute until it reads `want` (visibility lags a little).
-
-    Read from the raw description: the time-skipping server keeps an unset attribute
-    (NextDeadline while suspended) as a null payload that `handle.describe()` cannot decode.
-    """
-
-    async def check() -> bool:
-        described = await world.env.client.workflow_service.describe_workflow_execution(
-            DescribeWorkflowExecutionRequest(
-                namespace=world.env.client.namespace,
-                execution=WorkflowExecution(workflow_id=handle.id),
-            )
-        )
-        fields = described.workflow_execution_info.search_attributes.indexed_fields
-        return name in fields and PayloadConverter.default.from_payload(fields[name]) == want
-
-    await eventually(check)
 
 
 async def received(world: World) -> tuple[WorkflowHandle[Any, Any], TaskState]:
@@ -171,7 +125,7 @@ async def test_suspension_stops_every_clock_and_resume_moves_the_deadlines(
     assert state.suspended_at == last(state, "suspended").at
     assert state.next_deadline is None
     assert state.light(await world.env.get_current_time()) == "grey"
-    await attribute(world, handle, "Light", "grey")
+    await attribute(world.env.client, handle, "Light", "grey")
     for action, fields in [
         ("deploy", {}),
         ("report", {"kind": "progress", "text": "进展"}),
@@ -197,7 +151,7 @@ async def test_suspension_stops_every_clock_and_resume_moves_the_deadlines(
     assert state.window.warn_at == warn_at + paused  # type: ignore[operator]
     assert last(state, "resumed").deadline == deadline + paused
     assert state.light(await world.env.get_current_time()) == "green"
-    await attribute(world, handle, "Light", "green")
+    await attribute(world.env.client, handle, "Light", "green")
     assert "not suspended" in await refused(handle, "resume", msg(unit=OFFICE))
 
     # The deploy window had 50 minutes left when it was suspended; it has them again.
@@ -269,13 +223,13 @@ async def test_an_unanswered_difficulty_climbs_the_offices_own_ladder(world: Wor
     # The task itself is on time: no window missed, the ladder is the office's own.
     assert state.escalation_level == 0 and state.misses == 0
     assert state.light(await world.env.get_current_time()) == "red"
-    await attribute(world, handle, "Light", "red")
+    await attribute(world.env.client, handle, "Light", "red")
 
     await send(handle, "answer_difficulty", msg(unit=OFFICE, decision="continue"))
     state = await settled(handle, lambda s: "difficulty_answered" in kinds(s))
     assert state.matters[0].resolved
     assert state.light(await world.env.get_current_time()) == "green"
-    await attribute(world, handle, "Light", "green")
+    await attribute(world.env.client, handle, "Light", "green")
     await finish(handle)
 
 

@@ -3,12 +3,8 @@ climbs the coordination ladder until someone at the right level resolves it."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from datetime import datetime, time, timedelta, timezone
 from typing import Any
-
-import pytest
-from temporalio.client import WorkflowHandle, WorkflowUpdateFailedError
 
 from tests.workflows.conftest import World
 from tests.workflows.harness import (
@@ -18,12 +14,15 @@ from tests.workflows.harness import (
     at_level,
     eventually,
     finish,
+    kinds,
+    last,
     make_spec,
     msg,
+    refused,
     send,
-    status,
+    settled,
 )
-from workflows.contracts import Event, Message, Stage, TaskState
+from workflows.contracts import Stage
 from workflows.policy import Policy
 
 SHANGHAI = timezone(timedelta(hours=8))
@@ -47,33 +46,6 @@ FAST = Policy.model_validate(
         ],
     }
 )
-
-
-async def refused(handle: object, action: str, message: Message) -> str:
-    with pytest.raises(WorkflowUpdateFailedError) as info:
-        await send(handle, action, message)  # type: ignore[arg-type]
-    return str(info.value.cause.message)  # type: ignore[union-attr]
-
-
-async def settled(
-    handle: WorkflowHandle[Any, Any], ready: Callable[[TaskState], bool] = lambda s: True
-) -> TaskState:
-    """The state once every event is in the ledger and `ready` holds."""
-
-    async def check() -> TaskState | None:
-        state = await status(handle)
-        return state if not state.unrecorded and ready(state) else None
-
-    result: TaskState = await eventually(check)
-    return result
-
-
-def kinds(state: TaskState) -> list[str]:
-    return [e.kind for e in state.events]
-
-
-def last(state: TaskState, kind: str) -> Event:
-    return [e for e in state.events if e.kind == kind][-1]
 
 
 def at_close(day: Any) -> datetime:

@@ -2,15 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from datetime import timedelta
 from typing import Any
-
-import pytest
-from temporalio.api.common.v1 import WorkflowExecution
-from temporalio.api.workflowservice.v1 import DescribeWorkflowExecutionRequest
-from temporalio.client import WorkflowHandle, WorkflowUpdateFailedError
-from temporalio.converter import PayloadConverter
 
 from tests.workflows.conftest import World
 from tests.workflows.harness import (
@@ -18,14 +11,18 @@ from tests.workflows.harness import (
     LEAD,
     OFFICE,
     at_level,
+    attribute,
     eventually,
     finish,
+    kinds,
+    last,
     make_spec,
     msg,
+    refused,
     send,
-    status,
+    settled,
 )
-from workflows.contracts import Event, Message, Stage, TaskState
+from workflows.contracts import Stage
 from workflows.policy import Policy
 from workflows.windows import local
 
@@ -35,53 +32,6 @@ URGENT_10M = Policy.model_validate(
 )
 
 
-async def refused(handle: object, action: str, message: Message) -> str:
-    with pytest.raises(WorkflowUpdateFailedError) as info:
-        await send(handle, action, message)  # type: ignore[arg-type]
-    return str(info.value.cause.message)  # type: ignore[union-attr]
-
-
-async def settled(
-    handle: WorkflowHandle[Any, Any], ready: Callable[[TaskState], bool] = lambda s: True
-) -> TaskState:
-    """The state once every event is in the ledger and `ready` holds."""
-
-    async def check() -> TaskState | None:
-        state = await status(handle)
-        return state if not state.unrecorded and ready(state) else None
-
-    result: TaskState = await eventually(check)
-    return result
-
-
-def kinds(state: TaskState) -> list[str]:
-    return [e.kind for e in state.events]
-
-
-def last(state: TaskState, kind: str) -> Event:
-    return [e for e in state.events if e.kind == kind][-1]
-
-
-async def attribute(world: World, handle: WorkflowHandle[Any, Any], name: str, want: str) -> None:
-    """Poll a keyword search attribute until it reads `want` (visibility lags a little).
-
-    Read from the raw description: the time-skipping server keeps an unset attribute
-    (NextDeadline while suspended) as a null payload that `handle.describe()` cannot decode.
-    """
-
-    async def check() -> bool:
-        described = await world.env.client.workflow_service.describe_workflow_execution(
-            DescribeWorkflowExecutionRequest(
-                namespace=world.env.client.namespace,
-                execution=WorkflowExecution(workflow_id=handle.id),
-            )
-        )
-        fields = described.workflow_execution_info.search_attributes.indexed_fields
-        return name in fields and PayloadConverter.default.from_payload(fields[name]) == want
-
-    await eventually(check)
-
-
 async def test_an_urgent_task_gets_the_urgent_receive_window(world: World) -> None:
     spec = make_spec(policy=URGENT_10M, urgency="urgent")
     handle = await world.start(spec)
@@ -89,7 +39,7 @@ async def test_an_urgent_task_gets_the_urgent_receive_window(world: World) -> No
     assert state.window is not None and state.window.name == "receive"
     assert state.window.deadline - state.window.opened_at == timedelta(minutes=10)
     assert state.window.opened_at == last(state, "assigned").at
-    await attribute(world, handle, "Urgency", "urgent")
+    await attribute(world.env.client, handle, "Urgency", "urgent")
     # The timer is the urgent one: eleven minutes in, the receipt is late.
     await world.env.sleep(timedelta(minutes=11))
     state = await at_level(handle, 1)
@@ -135,7 +85,7 @@ async def test_raising_the_urgency_moves_the_pending_deadline_earlier(world: Wor
     assert replanned.seq > raised.seq and replanned.deadline == new
     assert f"{local(old)} → {local(new)}" in replanned.detail
     assert "urgency raised to urgent" in replanned.detail
-    await attribute(world, handle, "Urgency", "urgent")
+    await attribute(world.env.client, handle, "Urgency", "urgent")
 
     for lower in ("urgent", "important"):
         reason = await refused(handle, "raise_urgency", msg(unit=OFFICE, urgency=lower))
@@ -154,14 +104,14 @@ async def test_the_light_goes_yellow_red_and_green_again(world: World) -> None:
     assert state.window is not None
     assert state.window.warn_at == state.window.deadline - timedelta(minutes=30)
     assert state.light(await world.env.get_current_time()) == "green"
-    await attribute(world, handle, "Light", "green")
+    await attribute(world.env.client, handle, "Light", "green")
 
     # 35 minutes into a one-hour window: inside the 30-minute warning margin.
     await world.env.sleep(timedelta(minutes=35))
     state = await settled(handle, lambda s: "warned" in kinds(s))
     assert state.escalation_level == 0 and state.misses == 0
     assert state.light(await world.env.get_current_time()) == "yellow"
-    await attribute(world, handle, "Light", "yellow")
+    await attribute(world.env.client, handle, "Light", "yellow")
     warned = last(state, "warned")
     assert warned.unit == LEAD and warned.deadline == state.window.deadline  # type: ignore[union-attr]
     warnings = await eventually(lambda: _notices(world, spec.id, "warning", 1))
@@ -173,7 +123,7 @@ async def test_the_light_goes_yellow_red_and_green_again(world: World) -> None:
     await world.env.sleep(timedelta(minutes=30))
     state = await at_level(handle, 1)
     assert state.light(await world.env.get_current_time()) == "red"
-    await attribute(world, handle, "Light", "red")
+    await attribute(world.env.client, handle, "Light", "red")
     await eventually(lambda: _notices(world, spec.id, "escalation", 1))
     assert kinds(state).count("warned") == 1
     assert len(await _notices(world, spec.id, "warning", 1)) == 1
@@ -185,7 +135,7 @@ async def test_the_light_goes_yellow_red_and_green_again(world: World) -> None:
         lambda s: s.escalation_level == 0 and s.window is not None and s.window.name == "deploy",
     )
     assert state.light(await world.env.get_current_time()) == "green"
-    await attribute(world, handle, "Light", "green")
+    await attribute(world.env.client, handle, "Light", "green")
     assert state.misses == 1
     await finish(handle)
 
