@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import asyncio
 from datetime import date, datetime, timedelta
-from typing import Any
+from typing import Any, TypeVar
 
 from temporalio import workflow
 from temporalio.common import RetryPolicy, SearchAttributeKey, SearchAttributeUpdate
@@ -26,6 +26,8 @@ from workflows.contracts import (
 )
 from workflows.policy import ROLE_LABELS, Recipient
 from workflows.windows import ANCHORS, LABELS, local
+
+T = TypeVar("T")
 
 STAGE = SearchAttributeKey.for_keyword("TaskStage")
 LEAD_UNIT = SearchAttributeKey.for_keyword("LeadUnit")
@@ -170,14 +172,21 @@ class Effects:
             )
         self.s.notifications.append(outcome)
 
+    async def _ask_calendar(self, name: str, request: Any, result_type: type[T], summary: str) -> T:
+        """One question to the calendar activity: it alone knows the working days."""
+        result: T = await workflow.execute_activity(
+            name,
+            request,
+            result_type=result_type,
+            start_to_close_timeout=timedelta(seconds=10),
+            summary=summary,
+        )
+        return result
+
     async def _wait_for_working_hours(self) -> None:
         """Outside working hours a non-urgent notice waits, durably, for the next morning."""
-        opens: datetime = await workflow.execute_activity(
-            activity_names.WORKING_HOURS_FROM,
-            workflow.now(),
-            result_type=datetime,
-            start_to_close_timeout=timedelta(seconds=10),
-            summary="查询工作时间",
+        opens = await self._ask_calendar(
+            activity_names.WORKING_HOURS_FROM, workflow.now(), datetime, "查询工作时间"
         )
         if opens > workflow.now():
             self._held_notices += 1
@@ -191,37 +200,27 @@ class Effects:
         if days is None:
             at = opened + durations.plain(span)
             return Deadline(at=at, rule=f"{span} after {local(opened)}")
-        result: Deadline = await workflow.execute_activity(
-            activity_names.WORKING_DEADLINE,
-            DeadlineRequest(opened_at=opened, working_days=days),
-            result_type=Deadline,
-            start_to_close_timeout=timedelta(seconds=10),
-            summary=f"计算 {days} 个工作日期限",
+        request = DeadlineRequest(opened_at=opened, working_days=days)
+        return await self._ask_calendar(
+            activity_names.WORKING_DEADLINE, request, Deadline, f"计算 {days} 个工作日期限"
         )
-        return result
 
     async def _deadline_on(self, due: date) -> Deadline:
-        result: Deadline = await workflow.execute_activity(
-            activity_names.WORKING_DEADLINE,
-            DeadlineRequest(opened_at=workflow.now(), working_days=0, on_date=due),
-            result_type=Deadline,
-            start_to_close_timeout=timedelta(seconds=10),
-            summary="计算完成时限",
+        request = DeadlineRequest(opened_at=workflow.now(), working_days=0, on_date=due)
+        return await self._ask_calendar(
+            activity_names.WORKING_DEADLINE, request, Deadline, "计算完成时限"
         )
-        return result
 
     async def _margin_start(self, deadline: datetime, margin: str) -> datetime:
         """When the warning margin before `deadline` begins."""
         if durations.working_days(margin) is None:
             return deadline - durations.plain(margin)
-        result: datetime = await workflow.execute_activity(
+        return await self._ask_calendar(
             activity_names.MARGIN_START,
             MarginRequest(deadline=deadline, margin=margin),
-            result_type=datetime,
-            start_to_close_timeout=timedelta(seconds=10),
-            summary=f"计算预警时间（提前 {margin}）",
+            datetime,
+            f"计算预警时间（提前 {margin}）",
         )
-        return result
 
     def _count(self, name: str, what: str, **labels: str) -> None:
         """A counter on the metrics endpoint; silent while the workflow replays."""
