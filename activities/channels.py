@@ -6,6 +6,7 @@ from typing import Protocol
 
 import httpx
 
+from activities.directory import Reached
 from workflows.contracts import Notice
 from workflows.policy import ROLE_LABELS
 
@@ -17,9 +18,9 @@ class PermanentFailure(Exception):
 class Channel(Protocol):
     name: str
 
-    async def send(self, notice: Notice, idempotency_key: str) -> str:
-        """Deliver the notice; return what the peer said. Raise PermanentFailure or any
-        other exception for a temporary failure."""
+    async def send(self, notice: Notice, idempotency_key: str, reached: Reached | None) -> str:
+        """Deliver the notice to the person reached (None: to the role's channel); return
+        what the peer said. Raise PermanentFailure, or anything else for a temporary one."""
         ...
 
 
@@ -32,7 +33,7 @@ class WebhookChannel:
         self.url = url
         self.client = httpx.AsyncClient(timeout=timeout)
 
-    async def send(self, notice: Notice, idempotency_key: str) -> str:
+    async def send(self, notice: Notice, idempotency_key: str, reached: Reached | None) -> str:
         payload = {
             "task_id": notice.task_id,
             "title": notice.title,
@@ -44,6 +45,8 @@ class WebhookChannel:
             "text": notice.text,
             "deadline": notice.deadline.isoformat() if notice.deadline else None,
             "idempotency_key": idempotency_key,
+            "person": {"id": reached.person.id, "name": reached.person.name} if reached else None,
+            "reached_via": reached.via if reached else None,
         }
         response = await self.client.post(
             self.url, json=payload, headers={"Idempotency-Key": idempotency_key}

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+from datetime import datetime
 from typing import Any
 
 import asyncpg
@@ -11,9 +12,12 @@ from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
 from activities.channels import Channel, PermanentFailure
+from activities.directory import DirectoryError, Reached
+from activities.directory import load as load_directory
 from activities.sql import sql_span
 from workflows import activity_names
 from workflows.contracts import Notice, NoticeOutcome
+from workflows.windows import OFFICE_TZ
 
 log = structlog.get_logger(__name__)
 
@@ -26,6 +30,7 @@ RETURNING status, attempts, last_error
 _MARK = """
 UPDATE notifications
 SET status = $6, attempts = attempts + $7, last_error = $8,
+    person_id = coalesce($9, person_id), reached_via = coalesce($10, reached_via),
     delivered_at = CASE WHEN $6 = 'delivered' THEN now() ELSE delivered_at END
 WHERE task_id = $1 AND seq = $2 AND role = $3 AND unit = $4 AND channel = $5
 """
@@ -50,6 +55,7 @@ class NotifyActivities:
         assert row is not None
         if row["status"] in ("delivered", "failed", "no_channel"):
             return self._outcome(notice, row["status"], row["attempts"], row["last_error"] or "")
+        reached = await self._reach(key, notice)
         channel = self.channels.get(notice.channel)
         if channel is None:
             detail = f"no {notice.channel} channel configured (set DUBAN_WEBHOOK_URL)"
@@ -57,7 +63,7 @@ class NotifyActivities:
             await self._mark(key, "no_channel", 0, detail)
             return self._outcome(notice, "no_channel", row["attempts"], detail)
         try:
-            said = await channel.send(notice, idempotency_key(notice))
+            said = await channel.send(notice, idempotency_key(notice), reached)
         except PermanentFailure as err:
             await self._mark(key, "failed", 1, str(err))
             raise ApplicationError(
@@ -66,12 +72,38 @@ class NotifyActivities:
         except Exception as err:
             await self._mark(key, "retrying", 1, f"{type(err).__name__}: {err}")
             raise
-        await self._mark(key, "delivered", 1, None)
-        return self._outcome(notice, "delivered", row["attempts"] + 1, said)
+        await self._mark(key, "delivered", 1, None, reached)
+        outcome = self._outcome(notice, "delivered", row["attempts"] + 1, said)
+        if reached is not None:
+            outcome = outcome.model_copy(update={"person": reached.person.id, "via": reached.via})
+        return outcome
 
-    async def _mark(self, key: tuple[Any, ...], status: str, tried: int, error: str | None) -> None:
+    async def _reach(self, key: tuple[Any, ...], notice: Notice) -> Reached | None:
+        """Whom the notice reaches today: the role's holder, or their stand-in. None where
+        no directory has been imported yet (the notice still goes to the role's channel)."""
+        directory = await load_directory(self.pool)
+        if not directory.holders:
+            return None
+        try:
+            return directory.resolve(notice.role, notice.unit, datetime.now(OFFICE_TZ).date())
+        except DirectoryError as err:
+            await self._mark(key, "failed", 1, str(err))
+            raise ApplicationError(
+                str(err), type="NotificationRejected", non_retryable=True
+            ) from err
+
+    async def _mark(
+        self,
+        key: tuple[Any, ...],
+        status: str,
+        tried: int,
+        error: str | None,
+        reached: Reached | None = None,
+    ) -> None:
+        person = reached.person.id if reached else None
+        via = reached.via if reached else None
         with sql_span(_MARK):
-            await self.pool.execute(_MARK, *key, status, tried, error)
+            await self.pool.execute(_MARK, *key, status, tried, error, person, via)
         if activity.in_activity():  # also called directly, by tools and tests
             activity.metric_meter().create_counter(
                 "duban_notifications", "notifications by channel and outcome"

@@ -135,6 +135,22 @@ def _parser() -> argparse.ArgumentParser:
         "setup", parents=[common], help="register duban's search attributes (safe to run twice)"
     )
 
+    dire = sub.add_parser("directory", help="people, units and who holds which role")
+    dsub = dire.add_subparsers(dest="directory_command", required=True)
+    dimp = dsub.add_parser(
+        "import", parents=[common], help="replace the directory from a YAML file (all or nothing)"
+    )
+    dimp.add_argument("file", type=Path)
+    dshow = dsub.add_parser("show", parents=[common], help="the directory as it stands")
+    dshow.add_argument("--json", action="store_true")
+    leave = sub.add_parser("leave", help="absences and their stand-ins (缺位递补)")
+    lsub = leave.add_subparsers(dest="leave_command", required=True)
+    ladd = lsub.add_parser("add", parents=[common], help="PERSON is away; STAND-IN acts for them")
+    ladd.add_argument("person")
+    ladd.add_argument("--from", dest="starts", required=True, help="YYYY-MM-DD")
+    ladd.add_argument("--to", dest="ends", required=True, help="YYYY-MM-DD")
+    ladd.add_argument("--stand-in", dest="stand_in", required=True)
+
     cal = sub.add_parser("calendar", help="the working-day calendar")
     csub = cal.add_subparsers(dest="calendar_command", required=True)
     imp = csub.add_parser(
@@ -293,6 +309,10 @@ def main(argv: list[str] | None = None) -> int:
     async def task() -> int:
         if args.command == "calendar":
             return await _calendar(args)
+        if args.command in ("directory", "leave"):
+            from starter.directory_commands import directory_command
+
+            return await directory_command(args)
         if args.command == "ops":
             for line in await setup(await _client(args)):
                 print(line)

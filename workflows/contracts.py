@@ -194,6 +194,8 @@ class NoticeOutcome(BaseModel):
     status: Literal["delivered", "failed", "no_channel", "waiting"]
     attempts: int
     detail: str = ""
+    person: str | None = None  # whom it reached, from the directory
+    via: str | None = None  # "holder", or "stand-in for <id>"
 
 
 class DeadlineRequest(BaseModel):

@@ -1,0 +1,89 @@
+"""A notice names a role and a unit; it reaches the holder, or the stand-in while the holder
+is away, and the ledger says whom and why."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import AsyncIterator
+from datetime import date, timedelta
+
+import asyncpg
+import pytest
+
+from activities import directory as store
+from activities.channels import WebhookChannel
+from activities.notify import NotifyActivities
+from starter.directoryfile import add_leave, read_directory
+from tests.peers import WebhookReceiver
+from tests.unit.test_directory import EXAMPLE
+from workflows.contracts import Notice
+
+
+@pytest.fixture
+async def directory(pool: asyncpg.Pool) -> AsyncIterator[None]:
+    d = read_directory(EXAMPLE)
+    d.absences.clear()
+    today = date.today()
+    add_leave(
+        d,
+        "leave",
+        {
+            "person": "zhao.liu",
+            "from": today - timedelta(days=1),
+            "to": today + timedelta(days=30),
+            "stand_in": "qian.qi",
+        },
+    )
+    await store.replace(pool, d)
+    yield
+    await store.replace(pool, store.Directory())  # other tests run without a directory
+
+
+def notice(role: str, unit: str = "区司法局") -> Notice:
+    return Notice(
+        task_id=f"T-dir-{uuid.uuid4().hex[:8]}",
+        seq=5,
+        title="完善行政执法协调机制",
+        level=2,
+        role=role,
+        unit=unit,
+        kind="escalation",
+        text="已升级至副秘书长",  # type: ignore[arg-type]
+    )
+
+
+async def test_a_deputy_on_leave_is_reached_through_the_stand_in(
+    pool: asyncpg.Pool, webhook: WebhookReceiver, directory: None
+) -> None:
+    activities = NotifyActivities(pool, {"webhook": WebhookChannel(webhook.url)})
+    n = notice("deputy_secretary_general")
+    outcome = await activities.send_notice(n)
+    assert (outcome.person, outcome.via) == ("qian.qi", "stand-in for zhao.liu")
+    [sent] = webhook.for_task(n.task_id)
+    assert sent["person"] == {"id": "qian.qi", "name": "钱七"}
+    assert sent["reached_via"] == "stand-in for zhao.liu"
+    row = await pool.fetchrow(
+        "SELECT person_id, reached_via, status FROM notifications WHERE task_id = $1", n.task_id
+    )
+    assert row is not None and dict(row) == {
+        "person_id": "qian.qi",
+        "reached_via": "stand-in for zhao.liu",
+        "status": "delivered",
+    }
+    head = await activities.send_notice(notice("lead_unit"))
+    assert (head.person, head.via) == ("zhang.san", "holder")
+
+
+async def test_a_role_nobody_holds_fails_for_good_and_is_recorded(
+    pool: asyncpg.Pool, webhook: WebhookReceiver, directory: None
+) -> None:
+    from temporalio.exceptions import ApplicationError
+
+    activities = NotifyActivities(pool, {"webhook": WebhookChannel(webhook.url)})
+    n = notice("deputy_secretary_general", unit="区教育局")
+    with pytest.raises(ApplicationError) as info:
+        await activities.send_notice(n)
+    assert info.value.non_retryable and "nobody holds" in str(info.value)
+    assert webhook.for_task(n.task_id) == []
+    row = await pool.fetchrow("SELECT status FROM notifications WHERE task_id = $1", n.task_id)
+    assert row is not None and row["status"] == "failed"
