@@ -14,6 +14,7 @@ from temporalio.exceptions import ApplicationError
 from activities.channels import Channel, PermanentFailure
 from activities.directory import DirectoryError, Reached
 from activities.directory import load as load_directory
+from activities.routing import route
 from activities.sql import sql_span
 from workflows import activity_names
 from workflows.contracts import Notice, NoticeOutcome
@@ -49,36 +50,76 @@ class NotifyActivities:
 
     @activity.defn(name=activity_names.SEND_NOTICE)
     async def send_notice(self, notice: Notice) -> NoticeOutcome:
-        key = (notice.task_id, notice.seq, notice.role, notice.unit, notice.channel)
-        with sql_span(_CLAIM):
-            row = await self.pool.fetchrow(_CLAIM, *key, notice.kind, notice.level, notice.text)
-        assert row is not None
-        if row["status"] in ("delivered", "failed", "no_channel"):
-            return self._outcome(notice, row["status"], row["attempts"], row["last_error"] or "")
-        reached = await self._reach(key, notice)
-        channel = self.channels.get(notice.channel)
-        if channel is None:
-            detail = f"no {notice.channel} channel configured (set DUBAN_WEBHOOK_URL)"
-            log.warning("notification not sent", reason=detail, role=notice.role, unit=notice.unit)
-            await self._mark(key, "no_channel", 0, detail)
-            return self._outcome(notice, "no_channel", row["attempts"], detail)
-        try:
-            said = await channel.send(notice, idempotency_key(notice), reached)
-        except PermanentFailure as err:
-            await self._mark(key, "failed", 1, str(err))
+        """Send over every channel the rules pick for the person reached, each once: a
+        channel already delivered is skipped on a retry, a refused one is not tried again."""
+        reached = await self._reach(notice)
+        names = route(notice, reached, self.channels)
+        if not names:
+            return await self._no_channel(notice)
+        sent: list[NoticeOutcome] = []
+        refused: list[str] = []
+        temporary: Exception | None = None
+        for name in names:
+            try:
+                sent.append(await self._over(notice.model_copy(update={"channel": name}), reached))
+            except PermanentFailure as err:
+                refused.append(f"{name}: {err}")
+            except Exception as err:  # retried by Temporal; what was delivered stays so
+                temporary = err
+        if temporary is not None:
+            raise temporary
+        if not sent:
             raise ApplicationError(
-                str(err), type="NotificationRejected", non_retryable=True
-            ) from err
-        except Exception as err:
-            await self._mark(key, "retrying", 1, f"{type(err).__name__}: {err}")
-            raise
-        await self._mark(key, "delivered", 1, None, reached)
-        outcome = self._outcome(notice, "delivered", row["attempts"] + 1, said)
+                "; ".join(refused), type="NotificationRejected", non_retryable=True
+            )
+        outcome = sent[0].model_copy(
+            update={
+                "channel": "+".join(o.channel for o in sent),
+                "attempts": max(o.attempts for o in sent),
+                "detail": "; ".join([*(o.detail for o in sent), *refused]),
+            }
+        )
         if reached is not None:
             outcome = outcome.model_copy(update={"person": reached.person.id, "via": reached.via})
         return outcome
 
-    async def _reach(self, key: tuple[Any, ...], notice: Notice) -> Reached | None:
+    async def _over(self, notice: Notice, reached: Reached | None) -> NoticeOutcome:
+        """One channel: claim its outbox row, send unless already done, record the result."""
+        key = (notice.task_id, notice.seq, notice.role, notice.unit, notice.channel)
+        row = await self._claim(key, notice)
+        if row["status"] == "delivered":
+            return self._outcome(notice, "delivered", row["attempts"], row["last_error"] or "")
+        if row["status"] == "failed":
+            raise PermanentFailure(row["last_error"] or "refused before")
+        try:
+            said = await self.channels[notice.channel].send(
+                notice, idempotency_key(notice), reached
+            )
+        except PermanentFailure as err:
+            await self._mark(key, "failed", 1, str(err), reached)
+            raise
+        except Exception as err:
+            await self._mark(key, "retrying", 1, f"{type(err).__name__}: {err}", reached)
+            raise
+        await self._mark(key, "delivered", 1, None, reached)
+        return self._outcome(notice, "delivered", row["attempts"] + 1, said)
+
+    async def _claim(self, key: tuple[Any, ...], notice: Notice) -> asyncpg.Record:
+        with sql_span(_CLAIM):
+            row = await self.pool.fetchrow(_CLAIM, *key, notice.kind, notice.level, notice.text)
+        assert row is not None
+        return row
+
+    async def _no_channel(self, notice: Notice) -> NoticeOutcome:
+        key = (notice.task_id, notice.seq, notice.role, notice.unit, notice.channel)
+        row = await self._claim(key, notice)
+        detail = "no channel configured that reaches the recipient (see DUBAN_* channel settings)"
+        log.warning("notification not sent", reason=detail, role=notice.role, unit=notice.unit)
+        if row["status"] != "no_channel":
+            await self._mark(key, "no_channel", 0, detail)
+        return self._outcome(notice, "no_channel", row["attempts"], detail)
+
+    async def _reach(self, notice: Notice) -> Reached | None:
         """Whom the notice reaches today: the role's holder, or their stand-in. None where
         no directory has been imported yet (the notice still goes to the role's channel)."""
         directory = await load_directory(self.pool)
@@ -87,6 +128,8 @@ class NotifyActivities:
         try:
             return directory.resolve(notice.role, notice.unit, datetime.now(OFFICE_TZ).date())
         except DirectoryError as err:
+            key = (notice.task_id, notice.seq, notice.role, notice.unit, notice.channel)
+            await self._claim(key, notice)
             await self._mark(key, "failed", 1, str(err))
             raise ApplicationError(
                 str(err), type="NotificationRejected", non_retryable=True

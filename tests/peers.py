@@ -15,6 +15,7 @@ class WebhookReceiver:
         self.received: list[dict[str, Any]] = []
         self.fail_next = 0
         self.status_when_failing = 503
+        self.reply = b"ok"  # what a 200 carries: robots answer {"errcode": 0}
         self._lock = threading.Lock()
         receiver = self
 
@@ -29,10 +30,12 @@ class WebhookReceiver:
                         return
                     payload = json.loads(body)
                     payload["_idempotency_header"] = self.headers.get("Idempotency-Key")
+                    payload["_path"] = self.path
+                    payload["_authorization"] = self.headers.get("Authorization")
                     receiver.received.append(payload)
                 self.send_response(200)
                 self.end_headers()
-                self.wfile.write(b"ok")
+                self.wfile.write(receiver.reply)
 
             def log_message(self, *args: Any) -> None:
                 pass
@@ -51,4 +54,41 @@ class WebhookReceiver:
 
     def for_task(self, task_id: str) -> list[dict[str, Any]]:
         with self._lock:
-            return [p for p in self.received if p["task_id"] == task_id]
+            return [p for p in self.received if p.get("task_id") == task_id]
+
+    def containing(self, text: str) -> list[dict[str, Any]]:
+        """Payloads whose JSON mentions `text` (robots carry no task id field)."""
+        with self._lock:
+            return [p for p in self.received if text in json.dumps(p, ensure_ascii=False)]
+
+
+class SmtpPeer:
+    """A real SMTP server on 127.0.0.1 (aiosmtpd) that keeps every message it accepts."""
+
+    def __init__(self) -> None:
+        from aiosmtpd.controller import Controller
+
+        self.messages: list[Any] = []
+        peer = self
+
+        class Handler:
+            async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
+                from email import message_from_bytes, policy
+
+                message = message_from_bytes(envelope.content, policy=policy.default)
+                peer.messages.append((envelope.rcpt_tos, message))
+                return "250 Message accepted"
+
+        import socket
+
+        with socket.socket() as probe:
+            probe.bind(("127.0.0.1", 0))
+            self.port = int(probe.getsockname()[1])
+        self.controller = Controller(Handler(), hostname="127.0.0.1", port=self.port)
+
+    def __enter__(self) -> SmtpPeer:
+        self.controller.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.controller.stop()

@@ -9,6 +9,7 @@ from datetime import timedelta
 
 import asyncpg
 import structlog
+from pydantic import SecretStr
 from temporalio.client import Client
 from temporalio.contrib.opentelemetry import TracingInterceptor
 from temporalio.contrib.pydantic import pydantic_data_converter
@@ -22,6 +23,7 @@ from activities.channels import Channel, WebhookChannel
 from activities.ledger import LedgerActivities
 from activities.migrations import migrate
 from activities.notify import NotifyActivities
+from activities.robots import EmailChannel, RobotChannel, SmsChannel
 from worker.interceptors import LogContextInterceptor
 from worker.metrics import publish_open_tasks
 from worker.settings import Settings
@@ -66,10 +68,41 @@ async def open_pool(database_url: str) -> AsyncIterator[asyncpg.Pool]:
         yield pool
 
 
-def build_worker(client: Client, pool: asyncpg.Pool, settings: Settings) -> Worker:
+def _secret(value: SecretStr | None) -> str | None:
+    return value.get_secret_value() if value else None
+
+
+def build_channels(settings: Settings) -> dict[str, Channel]:
+    """Every channel whose address is configured."""
     channels: dict[str, Channel] = {}
     if settings.webhook_url:
         channels["webhook"] = WebhookChannel(settings.webhook_url)
+    robots = {
+        "wecom": (settings.wecom_url, None),
+        "dingtalk": (settings.dingtalk_url, _secret(settings.dingtalk_secret)),
+        "feishu": (settings.feishu_url, _secret(settings.feishu_secret)),
+    }
+    for name, (url, secret) in robots.items():
+        if url:
+            channels[name] = RobotChannel(name, url, secret)
+    if settings.sms_url:
+        channels["sms"] = SmsChannel(
+            settings.sms_url, _secret(settings.sms_key) or "", settings.sms_template
+        )
+    if settings.smtp_host:
+        channels["email"] = EmailChannel(
+            settings.smtp_host,
+            settings.smtp_port,
+            settings.smtp_from,
+            settings.smtp_user,
+            _secret(settings.smtp_password),
+            settings.smtp_starttls,
+        )
+    return channels
+
+
+def build_worker(client: Client, pool: asyncpg.Pool, settings: Settings) -> Worker:
+    channels = build_channels(settings)
     calendar = CalendarActivities(
         WorkingCalendar(settings.timezone, settings.closing_time, settings.opening_time), pool
     )

@@ -16,6 +16,21 @@ class Settings(BaseSettings):
     database_url: SecretStr | None = None
     # Where escalation notices are POSTed as JSON; unset: notices are recorded as undelivered.
     webhook_url: str | None = None
+    # The channels offices use; each is on when its address is set.
+    wecom_url: str | None = None  # a WeCom group robot's webhook
+    dingtalk_url: str | None = None  # a DingTalk group robot's webhook
+    dingtalk_secret: SecretStr | None = None  # its signing secret (加签)
+    feishu_url: str | None = None
+    feishu_secret: SecretStr | None = None
+    sms_url: str | None = None  # the SMS gateway
+    sms_key: SecretStr | None = None
+    sms_template: str = "DUBAN_NOTICE"
+    smtp_host: str | None = None
+    smtp_port: int = 25
+    smtp_from: str = "duban@localhost"
+    smtp_user: str | None = None
+    smtp_password: SecretStr | None = None
+    smtp_starttls: bool = False
     task_queue: str = "duban"
     # Where `duban up` keeps its servers' state and where commands find that stack.
     data_dir: Path = Path(".duban")

@@ -184,6 +184,7 @@ class Notice(BaseModel):
     channel: str = "webhook"
     # Non-urgent notices wait for working hours when the policy says so.
     quiet: bool = False
+    urgency: Urgency = "normal"  # urgent notices go by SMS as well
 
 
 class NoticeOutcome(BaseModel):

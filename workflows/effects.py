@@ -141,6 +141,7 @@ class Effects:
             text=text,
             deadline=event.deadline,
             quiet=self.s.spec.policy.quiet_hours and not urgent,
+            urgency=self.s.current_urgency,
         )
         delivery = asyncio.create_task(self._deliver(notice))
         self._deliveries.add(delivery)
