@@ -171,7 +171,23 @@ class Effects:
                 attempts=retry.maximum_attempts,
                 detail=cause,
             )
+            if notice.role != "office" and workflow.patched("tell-office-of-failures"):
+                self._tell_office(notice, cause)
         self.s.notifications.append(outcome)
+
+    def _tell_office(self, notice: Notice, cause: str) -> None:
+        """A notice that could not be delivered is the office's to chase, by other means."""
+        event = self._emit(
+            "notice_failed",
+            unit=notice.unit,
+            level=notice.level,
+            detail=f"{ROLE_LABELS[notice.role]} not reached: {cause}",
+        )
+        text = (
+            f"【督办】{self.s.spec.title}（{self.s.spec.id}）：致{notice.unit}"
+            f"{ROLE_LABELS[notice.role]}的通知未能送达（{cause}），请另行联系。"
+        )
+        self._send(event, "office", self.s.spec.assigning_unit, "info", text)
 
     async def _ask_calendar(self, name: str, request: Any, result_type: type[T], summary: str) -> T:
         """One question to the calendar activity: it alone knows the working days."""

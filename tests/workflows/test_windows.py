@@ -121,6 +121,11 @@ async def test_a_notification_the_peer_refuses_is_recorded_and_the_climb_goes_on
         spec.id,
     )
     assert row is not None and (row["status"], row["attempts"]) == ("failed", 1)
+    # The office is told, so that somebody chases the leader by other means.
+    told = await pool.fetch(
+        "SELECT kind FROM notifications WHERE task_id = $1 AND role = 'office'", spec.id
+    )
+    assert told and {r["kind"] for r in told} == {"info"}
 
 
 async def _window_named(handle: object, name: str) -> object:
