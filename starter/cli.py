@@ -19,7 +19,7 @@ from temporalio.client import Client
 from activities.calendar import WorkingCalendar
 from starter import commands, stackfile
 from starter.db import open_pool
-from starter.ops import setup
+from starter.ops import ensure_digest_schedule, setup
 from starter.taskfile import explain
 from workflows.contracts import Message
 from workflows.errors import DubanError
@@ -150,6 +150,11 @@ def _parser() -> argparse.ArgumentParser:
     ladd.add_argument("--from", dest="starts", required=True, help="YYYY-MM-DD")
     ladd.add_argument("--to", dest="ends", required=True, help="YYYY-MM-DD")
     ladd.add_argument("--stand-in", dest="stand_in", required=True)
+
+    dig = sub.add_parser("digest", help="the weekly digest for leaders")
+    digsub = dig.add_subparsers(dest="digest_command", required=True)
+    prev = digsub.add_parser("preview", parents=[common], help="print a leader's digest now")
+    prev.add_argument("person", help="the leader's id in the directory")
 
     cal = sub.add_parser("calendar", help="the working-day calendar")
     csub = cal.add_subparsers(dest="calendar_command", required=True)
@@ -314,9 +319,18 @@ def main(argv: list[str] | None = None) -> int:
 
             return await directory_command(args)
         if args.command == "ops":
-            for line in await setup(await _client(args)):
+            from worker.settings import Settings
+
+            settings = Settings()
+            client = await _client(args)
+            for line in await setup(client):
                 print(line)
+            print(await ensure_digest_schedule(client, settings.task_queue, settings.timezone))
             return 0
+        if args.command == "digest":
+            from starter.directory_commands import digest_preview
+
+            return await digest_preview(args)
         if args.task_command == "history":
             return await _history(args)
         return await _task(args)

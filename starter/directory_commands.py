@@ -9,6 +9,7 @@ from activities import directory as store
 from starter import commands, stackfile
 from starter.db import open_pool
 from starter.directoryfile import add_leave, read_directory
+from workflows.errors import DubanError
 
 
 async def directory_command(args: argparse.Namespace) -> int:
@@ -68,3 +69,21 @@ def directory_text(d: Any) -> str:
         for a in d.absences:
             lines.append(f"  {a.person_id} {a.starts_on} to {a.ends_on}: {a.stand_in_id} stands in")
     return "\n".join(lines)
+
+
+async def digest_preview(args: argparse.Namespace) -> int:
+    from datetime import UTC, datetime
+
+    from activities.digest import compose
+
+    async with open_pool(stackfile.data_dir(args.data_dir)) as pool:
+        directory = await store.load(pool)
+        if args.person not in directory.people:
+            raise DubanError(f"no person {args.person!r} in the directory")
+        now = datetime.now(UTC)
+        digests = {d.person_id: d for d in await compose(pool, directory, now)}
+    if args.person not in digests:
+        raise DubanError(f"{args.person} leads nothing a digest goes to")
+    year, week, _ = now.isocalendar()
+    print(digests[args.person].text(directory.people[args.person].name, f"{year}年第{week}周"))
+    return 0

@@ -8,9 +8,16 @@ from temporalio.api.operatorservice.v1 import (
     AddSearchAttributesRequest,
     ListSearchAttributesRequest,
 )
-from temporalio.client import Client
+from temporalio.client import (
+    Client,
+    Schedule,
+    ScheduleActionStartWorkflow,
+    ScheduleAlreadyRunningError,
+    ScheduleSpec,
+)
 from temporalio.service import RPCError
 
+from workflows.digest import CRON, SCHEDULE_ID, WeeklyDigestWorkflow
 from workflows.effects import SEARCH_ATTRIBUTES
 from workflows.errors import DubanError
 
@@ -65,3 +72,20 @@ async def setup(client: Client) -> list[str]:
         except RPCError as err:
             raise DubanError(f"cannot add search attributes: {err}") from err
     return lines
+
+
+async def ensure_digest_schedule(client: Client, task_queue: str, tz: str) -> str:
+    """The weekly digest's Schedule (Mondays 09:00 office time); left as it is if present."""
+    schedule = Schedule(
+        action=ScheduleActionStartWorkflow(
+            WeeklyDigestWorkflow.run, id=f"{SCHEDULE_ID}-run", task_queue=task_queue
+        ),
+        spec=ScheduleSpec(cron_expressions=[CRON], time_zone_name=tz),
+    )
+    try:
+        await client.create_schedule(SCHEDULE_ID, schedule)
+    except ScheduleAlreadyRunningError:
+        return f"schedule {SCHEDULE_ID}: already there"
+    except RPCError as err:  # e.g. no permission on a shared cluster: say so, go on
+        return f"schedule {SCHEDULE_ID}: NOT created ({err}); run `duban ops setup` later"
+    return f"schedule {SCHEDULE_ID}: created ({CRON}, {tz})"

@@ -18,7 +18,7 @@ from pydantic import SecretStr
 from temporalio.api.workflowservice.v1 import GetSystemInfoRequest
 
 from starter import stackfile
-from starter.ops import dev_server_flags
+from starter.ops import dev_server_flags, ensure_digest_schedule
 from worker import logs
 from worker.main import connect, run
 from worker.settings import Settings
@@ -125,6 +125,7 @@ async def up(directory: Path, temporal_port: int, ui_port: int) -> None:
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGINT, signal.SIGTERM):
             loop.add_signal_handler(sig, stop.set)
+        print(await ensure_digest_schedule(client, settings.task_queue, settings.timezone))
         info = stackfile.StackInfo(
             temporal_address=address,
             ui_url=ui_url,

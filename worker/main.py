@@ -20,6 +20,7 @@ from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxR
 
 from activities.calendar import CalendarActivities, WorkingCalendar
 from activities.channels import Channel, WebhookChannel
+from activities.digest import DigestActivities
 from activities.ledger import LedgerActivities
 from activities.migrations import migrate
 from activities.notify import NotifyActivities
@@ -27,6 +28,7 @@ from activities.robots import EmailChannel, RobotChannel, SmsChannel
 from worker.interceptors import LogContextInterceptor
 from worker.metrics import publish_open_tasks
 from worker.settings import Settings
+from workflows.digest import WeeklyDigestWorkflow
 from workflows.task import TaskWorkflow
 
 log = structlog.get_logger(__name__)
@@ -108,16 +110,18 @@ def build_worker(client: Client, pool: asyncpg.Pool, settings: Settings) -> Work
     )
     ledger = LedgerActivities(pool)
     notify = NotifyActivities(pool, channels)
+    digest = DigestActivities(pool, notify)
     return Worker(
         client,
         task_queue=settings.task_queue,
-        workflows=[TaskWorkflow],
+        workflows=[TaskWorkflow, WeeklyDigestWorkflow],
         activities=[
             ledger.record_events,
             notify.send_notice,
             calendar.working_deadline,
             calendar.margin_start,
             calendar.working_hours_from,
+            digest.send_weekly_digest,
         ],
         workflow_runner=SANDBOX,
         interceptors=[LogContextInterceptor()],

@@ -42,3 +42,19 @@ async def test_a_clashing_type_is_refused_and_nothing_is_added() -> None:
         with pytest.raises(DubanError, match="Light exists as Int; duban needs Keyword"):
             await setup(env.client)
         assert "TaskStage" not in await _custom(env.client)
+
+
+async def test_the_weekly_digest_schedule_is_created_once() -> None:
+    from starter.ops import ensure_digest_schedule
+    from workflows.digest import CRON, SCHEDULE_ID
+
+    async with await WorkflowEnvironment.start_local(
+        dev_server_existing_path=venv_binary("temporal"), ui=False
+    ) as env:
+        first = await ensure_digest_schedule(env.client, "duban", "Asia/Shanghai")
+        assert first == f"schedule {SCHEDULE_ID}: created ({CRON}, Asia/Shanghai)"
+        assert await ensure_digest_schedule(env.client, "duban", "Asia/Shanghai") == (
+            f"schedule {SCHEDULE_ID}: already there"
+        )
+        described = await env.client.get_schedule_handle(SCHEDULE_ID).describe()
+        assert described.schedule.spec.time_zone_name == "Asia/Shanghai"
