@@ -151,6 +151,14 @@ def _parser() -> argparse.ArgumentParser:
     ladd.add_argument("--to", dest="ends", required=True, help="YYYY-MM-DD")
     ladd.add_argument("--stand-in", dest="stand_in", required=True)
 
+    rep = sub.add_parser("report", help="written reports from the ledger")
+    rsub = rep.add_subparsers(dest="report_command", required=True)
+    mon = rsub.add_parser("monthly", parents=[common], help="a unit's month, as CSV or Excel")
+    mon.add_argument("unit")
+    mon.add_argument("--month", required=True, help="YYYY-MM")
+    mon.add_argument("--format", choices=["csv", "xlsx"], default="csv")
+    mon.add_argument("--out", type=Path, required=True)
+
     dig = sub.add_parser("digest", help="the weekly digest for leaders")
     digsub = dig.add_subparsers(dest="digest_command", required=True)
     prev = digsub.add_parser("preview", parents=[common], help="print a leader's digest now")
@@ -274,6 +282,23 @@ async def _calendar(args: argparse.Namespace) -> int:
     return 0
 
 
+async def _monthly_report(args: argparse.Namespace) -> int:
+    from activities.report import monthly_rows, to_csv, to_xlsx
+
+    try:
+        month = date.fromisoformat(f"{args.month}-01")
+    except ValueError:
+        raise DubanError(f"--month {args.month!r}: write YYYY-MM") from None
+    async with open_pool(stackfile.data_dir(args.data_dir)) as pool:
+        rows = await monthly_rows(pool, args.unit, month)
+    if not rows:
+        raise DubanError(f"{args.unit} leads no task in the ledger up to {args.month}")
+    data = to_csv(rows) if args.format == "csv" else to_xlsx(rows, args.unit, month)
+    args.out.write_bytes(data)
+    print(f"{args.out}: {len(rows)} tasks of {args.unit}, {args.month}")
+    return 0
+
+
 async def _history(args: argparse.Namespace) -> int:
     from activities.ledger import task_history
     from starter.db import open_pool
@@ -327,6 +352,8 @@ def main(argv: list[str] | None = None) -> int:
                 print(line)
             print(await ensure_digest_schedule(client, settings.task_queue, settings.timezone))
             return 0
+        if args.command == "report":
+            return await _monthly_report(args)
         if args.command == "digest":
             from starter.directory_commands import digest_preview
 

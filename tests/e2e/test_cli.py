@@ -196,3 +196,33 @@ def test_history_and_ops_setup(stack: Stack, tmp_path: Path) -> None:
     first = stack.ok("ops", "setup")
     assert "Light: already there (Keyword)" in first and "CoUnits: already there" in first
     assert stack.ok("ops", "setup") == first
+
+
+def test_monthly_report_from_the_command_line(stack: Stack, tmp_path: Path) -> None:
+    from datetime import date
+
+    path = task_file(tmp_path, "T-E2E-REPORT")
+    stack.ok("task", "start", str(path))
+    month = f"{date.today():%Y-%m}"
+    out = tmp_path / "report.xlsx"
+    wait_for(
+        lambda: (
+            stack.duban(
+                "report",
+                "monthly",
+                "区司法局",
+                "--month",
+                month,
+                "--format",
+                "xlsx",
+                "--out",
+                str(out),
+            ).returncode
+            == 0
+        )
+    )
+    assert out.read_bytes()[:2] == b"PK"  # a workbook
+    bad = stack.duban("report", "monthly", "区司法局", "--month", "2026-13", "--out", str(out))
+    assert bad.returncode == 1 and "write YYYY-MM" in bad.stderr
+    none = stack.duban("report", "monthly", "区无此局", "--month", month, "--out", str(out))
+    assert none.returncode == 1 and "leads no task" in none.stderr

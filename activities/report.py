@@ -1,0 +1,75 @@
+"""The monthly written report per unit (S1 第八条: weekly by SMS, monthly in writing), from
+the ledger: every task the unit leads, how it stands, and what happened that month."""
+
+from __future__ import annotations
+
+import csv
+import io
+from datetime import date, datetime
+
+import asyncpg
+
+from workflows.windows import OFFICE_TZ
+
+COLUMNS = [
+    ("task", "任务编号"),
+    ("title", "任务名称"),
+    ("stage", "阶段"),
+    ("light", "灯"),
+    ("escalation_level", "当前升级层级"),
+    ("misses", "本月逾期次数"),
+    ("escalations", "本月升级次数"),
+    ("reports", "本月报告次数"),
+    ("next_deadline", "下一时限"),
+]
+
+_QUERY = """
+SELECT t.id AS task, t.title, t.stage, t.light, t.escalation_level, t.next_deadline,
+       count(*) FILTER (WHERE e.kind = 'missed') AS misses,
+       count(*) FILTER (WHERE e.kind IN ('escalated', 'reminded')) AS escalations,
+       count(*) FILTER (WHERE e.kind LIKE 'reported_%') AS reports
+FROM tasks t
+LEFT JOIN task_events e
+  ON e.task_id = t.id AND e.at >= $2::date AND e.at < ($2::date + interval '1 month')
+WHERE t.lead_unit = $1 AND t.created_at < ($2::date + interval '1 month')
+GROUP BY t.id
+ORDER BY t.id
+"""
+
+
+async def monthly_rows(pool: asyncpg.Pool, unit: str, month: date) -> list[dict[str, object]]:
+    rows = await pool.fetch(_QUERY, unit, month.replace(day=1))
+    return [dict(r) for r in rows]
+
+
+def to_csv(rows: list[dict[str, object]]) -> bytes:
+    out = io.StringIO()
+    writer = csv.writer(out)
+    writer.writerow([label for _, label in COLUMNS])
+    for row in rows:
+        writer.writerow(["" if row[key] is None else row[key] for key, _ in COLUMNS])
+    return ("\ufeff" + out.getvalue()).encode()  # a BOM, so Excel opens the Chinese right
+
+
+def to_xlsx(rows: list[dict[str, object]], unit: str, month: date) -> bytes:
+    from openpyxl import Workbook
+
+    book = Workbook()
+    sheet = book.active
+    assert sheet is not None
+    sheet.title = f"{month:%Y-%m}"
+    sheet.append([f"{unit} {month:%Y年%m月} 督办任务执行情况"])
+    sheet.append([label for _, label in COLUMNS])
+    for row in rows:
+        values = [row[key] for key, _ in COLUMNS]
+        sheet.append([_plain(v) for v in values])
+    out = io.BytesIO()
+    book.save(out)
+    return out.getvalue()
+
+
+def _plain(value: object) -> object:
+    """Excel keeps no time zones: datetimes go in at office time."""
+    if isinstance(value, datetime):
+        return value.astimezone(OFFICE_TZ).replace(tzinfo=None)
+    return value
