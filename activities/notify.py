@@ -16,6 +16,8 @@ from activities.directory import DirectoryError, Reached
 from activities.directory import load as load_directory
 from activities.routing import route
 from activities.sql import sql_span
+from activities.templates import load as load_templates
+from activities.templates import render
 from workflows import activity_names
 from workflows.contracts import Notice, NoticeOutcome
 from workflows.windows import OFFICE_TZ
@@ -44,15 +46,19 @@ def idempotency_key(n: Notice) -> str:
 
 
 class NotifyActivities:
-    def __init__(self, pool: asyncpg.Pool, channels: dict[str, Channel]) -> None:
+    def __init__(
+        self, pool: asyncpg.Pool, channels: dict[str, Channel], ui_url: str | None = None
+    ) -> None:
         self.pool = pool
         self.channels = channels
+        self.ui_url = ui_url
 
     @activity.defn(name=activity_names.SEND_NOTICE)
     async def send_notice(self, notice: Notice) -> NoticeOutcome:
         """Send over every channel the rules pick for the person reached, each once: a
         channel already delivered is skipped on a retry, a refused one is not tried again."""
         reached = await self._reach(notice)
+        notice = await self._in_words(notice)
         names = route(notice, reached, self.channels)
         if not names:
             return await self._no_channel(notice)
@@ -103,6 +109,14 @@ class NotifyActivities:
             raise
         await self._mark(key, "delivered", 1, None, reached)
         return self._outcome(notice, "delivered", row["attempts"] + 1, said)
+
+    async def _in_words(self, notice: Notice) -> Notice:
+        """The notice's text from the office's template for its kind, when there is one."""
+        body = (await load_templates(self.pool)).get(notice.kind)
+        if body is None:
+            return notice
+        text = render(body, notice, self.ui_url, datetime.now(OFFICE_TZ))
+        return notice.model_copy(update={"text": text})
 
     async def _claim(self, key: tuple[Any, ...], notice: Notice) -> asyncpg.Record:
         with sql_span(_CLAIM):

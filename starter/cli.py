@@ -151,6 +151,11 @@ def _parser() -> argparse.ArgumentParser:
     ladd.add_argument("--to", dest="ends", required=True, help="YYYY-MM-DD")
     ladd.add_argument("--stand-in", dest="stand_in", required=True)
 
+    tpl = sub.add_parser("templates", help="the notices' editable texts")
+    tsub2 = tpl.add_subparsers(dest="templates_command", required=True)
+    timp = tsub2.add_parser("import", parents=[common], help="replace the templates (YAML)")
+    timp.add_argument("file", type=Path)
+
     rep = sub.add_parser("report", help="written reports from the ledger")
     rsub = rep.add_subparsers(dest="report_command", required=True)
     mon = rsub.add_parser("monthly", parents=[common], help="a unit's month, as CSV or Excel")
@@ -282,6 +287,17 @@ async def _calendar(args: argparse.Namespace) -> int:
     return 0
 
 
+async def _templates(args: argparse.Namespace) -> int:
+    from activities import templates
+    from starter.templatefile import read_templates
+
+    found = read_templates(args.file)
+    async with open_pool(stackfile.data_dir(args.data_dir)) as pool:
+        await templates.replace(pool, found)
+    print(f"imported templates for {', '.join(found)}")
+    return 0
+
+
 async def _monthly_report(args: argparse.Namespace) -> int:
     from activities.report import monthly_rows, to_csv, to_xlsx
 
@@ -352,6 +368,8 @@ def main(argv: list[str] | None = None) -> int:
                 print(line)
             print(await ensure_digest_schedule(client, settings.task_queue, settings.timezone))
             return 0
+        if args.command == "templates":
+            return await _templates(args)
         if args.command == "report":
             return await _monthly_report(args)
         if args.command == "digest":

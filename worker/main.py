@@ -109,7 +109,7 @@ def build_worker(client: Client, pool: asyncpg.Pool, settings: Settings) -> Work
         WorkingCalendar(settings.timezone, settings.closing_time, settings.opening_time), pool
     )
     ledger = LedgerActivities(pool)
-    notify = NotifyActivities(pool, channels)
+    notify = NotifyActivities(pool, channels, settings.ui_url)
     digest = DigestActivities(pool, notify)
     return Worker(
         client,

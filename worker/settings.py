@@ -31,6 +31,8 @@ class Settings(BaseSettings):
     smtp_user: str | None = None
     smtp_password: SecretStr | None = None
     smtp_starttls: bool = False
+    # The Temporal Web UI, for the link to the task in a notice.
+    ui_url: str | None = "http://localhost:8233"
     task_queue: str = "duban"
     # Where `duban up` keeps its servers' state and where commands find that stack.
     data_dir: Path = Path(".duban")

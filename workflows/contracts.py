@@ -185,6 +185,7 @@ class Notice(BaseModel):
     # Non-urgent notices wait for working hours when the policy says so.
     quiet: bool = False
     urgency: Urgency = "normal"  # urgent notices go by SMS as well
+    facts: dict[str, str] = Field(default_factory=dict)  # named fields for the templates
 
 
 class NoticeOutcome(BaseModel):

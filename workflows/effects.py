@@ -142,10 +142,26 @@ class Effects:
             deadline=event.deadline,
             quiet=self.s.spec.policy.quiet_hours and not urgent,
             urgency=self.s.current_urgency,
+            facts=self._facts(event, role),
         )
         delivery = asyncio.create_task(self._deliver(notice))
         self._deliveries.add(delivery)
         delivery.add_done_callback(self._deliveries.discard)
+
+    def _facts(self, event: Event, role: Recipient) -> dict[str, str]:
+        """What a template may name about this notice."""
+        w = self.s.window
+        facts = {
+            "role": ROLE_LABELS[role],
+            "answer_by": local(event.deadline) if event.deadline else "",
+        }
+        if w is not None:
+            facts.update(
+                window=LABELS[w.name],
+                expected=w.awaiting,
+                window_deadline_iso=w.deadline.isoformat(),
+            )
+        return facts
 
     async def _deliver(self, notice: Notice) -> None:
         if notice.quiet and workflow.patched("quiet-hours"):
