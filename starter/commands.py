@@ -31,8 +31,6 @@ from workflows.errors import DubanError
 from workflows.task import TaskWorkflow
 from workflows.windows import OFFICE_TZ, local
 
-TASK_QUEUE_DEFAULT = "duban"
-
 
 def today() -> date:
     return datetime.now(OFFICE_TZ).date()

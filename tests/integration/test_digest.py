@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import uuid
 from datetime import UTC, datetime, timedelta
 
 import asyncpg
@@ -10,45 +9,21 @@ import asyncpg
 from activities import directory as store
 from activities.channels import WebhookChannel
 from activities.digest import DigestActivities, compose
-from activities.ledger import LedgerActivities
 from activities.notify import NotifyActivities
+from tests.integration.conftest import seed_task
 from tests.peers import WebhookReceiver
-from workflows.contracts import Event, LedgerBatch, Stage, TaskSnapshot, TaskSpec
-from workflows.policy import BUILTIN
+from workflows.contracts import Stage
 from workflows.windows import OFFICE_TZ
-
-
-async def task(pool: asyncpg.Pool, lead: str, stage: Stage, level: int, due_in: timedelta) -> str:
-    now = datetime.now(UTC)
-    spec = TaskSpec(
-        id=f"T-dg-{uuid.uuid4().hex[:8]}",
-        title="周报测试任务",
-        source="纪要",
-        assigning_unit="区政府办公室",
-        lead_unit=lead,
-        standard="完成",
-        policy=BUILTIN["default"],
-    )
-    batch = LedgerBatch(
-        task=TaskSnapshot(
-            spec=spec,
-            stage=stage,
-            escalation_level=level,
-            next_deadline=now + due_in,
-            updated_at=now,
-        ),
-        events=[Event(seq=1, at=now, kind="assigned", stage=stage)],
-    )
-    await LedgerActivities(pool).record_events(batch)
-    return spec.id
 
 
 async def test_each_leader_gets_the_tasks_under_them_once_a_week(
     pool: asyncpg.Pool, webhook: WebhookReceiver, directory: None
 ) -> None:
-    overdue = await task(pool, "区司法局", Stage.ASSIGNED, 2, -timedelta(days=1))
-    soon = await task(pool, "区财政局", Stage.IN_PROGRESS, 0, timedelta(hours=5))
-    elsewhere = await task(pool, "区教育局", Stage.ASSIGNED, 1, -timedelta(days=2))
+    overdue = await seed_task(pool, "区司法局", Stage.ASSIGNED, level=2, due_in=-timedelta(days=1))
+    soon = await seed_task(pool, "区财政局", Stage.IN_PROGRESS, due_in=timedelta(hours=5))
+    elsewhere = await seed_task(
+        pool, "区教育局", Stage.ASSIGNED, level=1, due_in=-timedelta(days=2)
+    )
     d = await store.load(pool)
     at = datetime.now(UTC)
     digests = {x.person_id: x for x in await compose(pool, d, at)}
