@@ -1,6 +1,8 @@
 """Which channels a notice goes over: by escalation level and urgency, then the person's
-own preferences and contacts. Level 3 or urgent: SMS and IM; level 2: IM and email;
-otherwise IM. The generic webhook, where configured, always gets a copy for other systems."""
+own preferences and contacts. A climb to a leader (level 2 and up, not the copies to the
+levels below) or an urgent notice: SMS and IM, as offices report to leaders by SMS
+(S1 第八条); level 1 and copies: IM. A person who prefers a
+channel first gets it too. The generic webhook, where configured, always gets a copy."""
 
 from __future__ import annotations
 
@@ -20,7 +22,7 @@ CONTACT = {
 
 
 def reachable(person: Person, channel: str, configured: Collection[str]) -> bool:
-    return channel in configured and bool(getattr(person, CONTACT[channel], None))
+    return channel in configured and bool(getattr(person, CONTACT.get(channel, ""), None))
 
 
 def _im(person: Person, configured: Collection[str]) -> str | None:
@@ -33,12 +35,9 @@ def route(notice: Notice, reached: Reached | None, configured: Collection[str]) 
     if reached is None:  # no directory yet: only the role-addressed webhook can carry it
         return extra
     person = reached.person
-    if notice.level >= 3 or notice.urgency == "urgent":
-        wanted = ["sms", "im"]
-    elif notice.level == 2:
-        wanted = ["im", "email"]
-    else:
-        wanted = ["im"]
+    to_leader = notice.level >= 2 and notice.kind != "copy"
+    wanted = ["sms", "im"] if to_leader or notice.urgency == "urgent" else ["im"]
+    wanted += person.prefer[:1]
     chosen: list[str] = []
     for kind in wanted:
         channel = _im(person, configured) if kind == "im" else kind

@@ -6,6 +6,7 @@ import shutil
 import sys
 import uuid
 from collections.abc import AsyncIterator, Iterator
+from datetime import date, timedelta
 from pathlib import Path
 
 import asyncpg
@@ -14,8 +15,11 @@ from temporalio.api.operatorservice.v1 import AddSearchAttributesRequest
 from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.testing import WorkflowEnvironment
 
+from activities import directory as store
 from activities.migrations import migrate
+from starter.directoryfile import add_leave, read_directory
 from tests.peers import WebhookReceiver
+from tests.unit.test_directory import EXAMPLE
 from workflows.effects import SEARCH_ATTRIBUTES as ALL_KEYS
 
 SEARCH_ATTRIBUTES = {key.name: key.indexed_value_type for key in ALL_KEYS}
@@ -74,3 +78,23 @@ def artifacts() -> Path:
     path = Path(__file__).parent / "artifacts"
     path.mkdir(exist_ok=True)
     return path
+
+
+@pytest.fixture
+async def directory(pool: asyncpg.Pool) -> AsyncIterator[None]:
+    d = read_directory(EXAMPLE)
+    d.absences.clear()
+    today = date.today()
+    add_leave(
+        d,
+        "leave",
+        {
+            "person": "zhao.liu",
+            "from": today - timedelta(days=1),
+            "to": today + timedelta(days=30),
+            "stand_in": "qian.qi",
+        },
+    )
+    await store.replace(pool, d)
+    yield
+    await store.replace(pool, store.Directory())  # other tests run without a directory

@@ -107,7 +107,8 @@ async def test_email_arrives_with_subject_and_chinese_intact(
         notify = NotifyActivities(
             pool, {"email": email, "wecom": RobotChannel("wecom", "http://127.0.0.1:9/none")}
         )
-        # Level 2 to the principal leader (孙八): IM and email; he has no IM, so email alone.
+        # Level 2 to the principal leader (孙八): SMS and IM, neither configured here, so his
+        # own reachable channel: email.
         n = notice(level=2, role="principal_leader")
         outcome = await notify.send_notice(n)
         assert outcome.channel == "email"

@@ -66,9 +66,14 @@ def make_spec(policy: Policy = HOURLY, due: date | None = None, **fields: Any) -
 
 @contextlib.asynccontextmanager
 async def running_worker(
-    client: Client, pool: asyncpg.Pool, task_queue: str, webhook_url: str | None
+    client: Client,
+    pool: asyncpg.Pool,
+    task_queue: str,
+    webhook_url: str | None,
+    **channels: Any,
 ) -> AsyncIterator[Worker]:
-    settings = Settings(task_queue=task_queue, webhook_url=webhook_url)
+    """A worker with the real activities; `channels` are further settings (wecom_url, ...)."""
+    settings = Settings(task_queue=task_queue, webhook_url=webhook_url, **channels)
     async with build_worker(client, pool, settings) as worker:
         yield worker
 
