@@ -1,5 +1,6 @@
-"""Read a directory file (YAML): people, units and who holds which role. Every entry is
-checked; one bad entry refuses the whole file, with where and why."""
+"""Read a directory file (YAML, or CSV with one row per person): people, units and who holds
+which role. Every entry is checked; one bad entry refuses the whole file, with its line
+and the reason."""
 
 from __future__ import annotations
 
@@ -7,9 +8,9 @@ from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 from activities.directory import Absence, Directory, Person
+from starter import directorycsv
+from starter.located import at, load_yaml
 from workflows.errors import DubanError
 
 CONTACTS = ("mobile", "email", "wecom", "dingtalk", "feishu")
@@ -45,36 +46,41 @@ def _unit(directory: Directory, where: str, unit: Any) -> str:
 
 
 def parse(data: Any, path: Path) -> Directory:
+    """The directory a file describes; entries are `Located` (YAML or CSV) where they can
+    be, so a refusal names the line it comes from."""
     if not isinstance(data, dict):
         raise DubanError(f"{path}: give people:, units:, office:, principal_leader: ...")
     d = Directory()
     for n, item in enumerate(data.get("people") or [], start=1):
-        person = _person(f"{path}: people[{n}]", item)
+        where = at(path, item, f"people[{n}]")
+        person = _person(where, item)
         if person.id in d.people:
-            raise DubanError(f"{path}: people[{n}]: {person.id} is listed twice")
+            raise DubanError(f"{where}: {person.id} is listed twice")
         d.people[person.id] = person
     units = data.get("units") or []
     d.units = {str(u["name"]) for u in units if isinstance(u, dict) and u.get("name")}
     for n, u in enumerate(units, start=1):
-        where = f"{path}: units[{n}]"
+        where = at(path, u, f"units[{n}]")
         if not isinstance(u, dict) or not u.get("name") or not u.get("head"):
             raise DubanError(f"{where}: a unit needs a name and a head")
+        if ("unit_head", str(u["name"])) in d.holders:
+            raise DubanError(f"{where}: {u['name']} is listed twice")
         d.holders[("unit_head", str(u["name"]))] = _known(d, where, u["head"])
         if u.get("leader_in_charge"):
             d.holders[("leader_in_charge", str(u["name"]))] = _known(
                 d, where, u["leader_in_charge"]
             )
     for n, dsg in enumerate(data.get("deputy_secretaries_general") or [], start=1):
-        where = f"{path}: deputy_secretaries_general[{n}]"
+        where = at(path, dsg, f"deputy_secretaries_general[{n}]")
         deputy = _known(d, where, (dsg or {}).get("person"))
         for unit in dsg.get("covers") or []:
             d.holders[("deputy_secretary_general", _unit(d, where, unit))] = deputy
     for role in ("office", "principal_leader"):
         if data.get(role) is None:
             raise DubanError(f"{path}: {role}: missing")
-        d.holders[(role, "*")] = _known(d, f"{path}: {role}", data[role])
+        d.holders[(role, "*")] = _known(d, at(path, data, role, key=role), data[role])
     for n, leave in enumerate(data.get("leave") or [], start=1):
-        add_leave(d, f"{path}: leave[{n}]", leave)
+        add_leave(d, at(path, leave, f"leave[{n}]"), leave)
     return d
 
 
@@ -111,6 +117,11 @@ def add_leave(d: Directory, where: str, leave: Any) -> Absence:
         overlaps = other.starts_on <= absence.ends_on and absence.starts_on <= other.ends_on
         if overlaps and other.person_id == absence.stand_in_id:
             raise DubanError(f"{where}: stand-in {absence.stand_in_id} is away too")
+        if overlaps and other.stand_in_id == absence.person_id:
+            raise DubanError(
+                f"{where}: {absence.person_id} stands in for {other.person_id} then; "
+                "name another stand-in for them first"
+            )
         if overlaps and other.person_id == absence.person_id:
             raise DubanError(f"{where}: {absence.person_id} already has leave then")
     d.absences.append(absence)
@@ -127,10 +138,6 @@ def _day(value: Any) -> date:
 
 
 def read_directory(path: Path) -> Directory:
-    try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError) as err:
-        raise DubanError(f"{path}: cannot read the directory file: {err}") from err
-    except yaml.YAMLError as err:
-        raise DubanError(f"{path}: not valid YAML: {str(err).splitlines()[0]}") from err
-    return parse(data, path)
+    if path.suffix.lower() == ".csv":
+        return parse(directorycsv.read(path), path)
+    return parse(load_yaml(path, "directory"), path)

@@ -98,3 +98,22 @@ def test_the_stand_in_of_a_deputy_on_leave_is_told(
     ]
     assert told and all(n["person"] == "qian.qi" for n in told)
     assert len(to_deputy()) == 1  # once
+
+
+def test_a_spreadsheet_imports_and_a_bad_row_is_refused_at_its_line(
+    stack: Stack, tmp_path: Path, directory_imported: None
+) -> None:
+    sheet = EXAMPLE.with_suffix(".csv")
+    out = stack.ok("directory", "import", str(sheet))
+    assert "imported 8 people, 4 units" in out and "1 absences" in out
+    before = stack.ok("directory", "show", "--json")
+
+    bad = tmp_path / "directory.csv"
+    rows = sheet.read_text(encoding="utf-8").splitlines()
+    rows.append("new.one,新人,,,,,,unit_head:区教育局,,,")  # a unit head with no contact
+    bad.write_text("\n".join(rows) + "\n", encoding="gb18030")
+    refused = stack.duban("directory", "import", str(bad))
+    assert refused.returncode == 1
+    assert refused.stderr.startswith(f"duban: {bad}:{len(rows)}: people[9]: new.one has no contact")
+    assert refused.stderr.count("\n") == 1
+    assert stack.ok("directory", "show", "--json") == before  # nothing imported
