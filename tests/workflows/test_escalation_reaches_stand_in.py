@@ -8,6 +8,7 @@ from datetime import timedelta
 import asyncpg
 from temporalio.testing import WorkflowEnvironment
 
+from activities import directory as store
 from tests.peers import WebhookReceiver
 from tests.workflows.harness import at_level, eventually, finish, make_spec, running_worker, start
 from workflows.contracts import NoticeOutcome
@@ -62,3 +63,27 @@ async def test_a_deputy_on_leave_is_reached_through_the_stand_in_by_im_and_sms_o
         ("sms", "delivered", "qian.qi", "stand-in for zhao.liu"),
         ("wecom", "delivered", "qian.qi", "stand-in for zhao.liu"),
     ]
+
+
+async def test_a_leader_changed_mid_task_gets_the_next_notice(
+    ts_env: WorkflowEnvironment, pool: asyncpg.Pool, task_queue: str, directory: None
+) -> None:
+    with WebhookReceiver() as gateway:
+        gateway.reply = b'{"code": 0}'
+        async with running_worker(
+            ts_env.client, pool, task_queue, None, sms_url=gateway.url, sms_key="k"
+        ):
+            spec = make_spec()
+            handle = await start(ts_env.client, spec, task_queue)
+            await ts_env.sleep(timedelta(hours=2, minutes=1))
+            await at_level(handle, 2)
+            # The principal leader changes while the task climbs: 周九 takes over from 孙八.
+            current = await store.load(pool)
+            current.holders[("principal_leader", "*")] = "zhou.jiu"
+            await store.replace(pool, current)
+            await ts_env.sleep(timedelta(hours=1))
+            state = await at_level(handle, 3)
+            [told] = [n for n in state.notifications if n.role == "principal_leader"]
+            assert (told.person, told.via, told.channel) == ("zhou.jiu", "holder", "sms")
+            await finish(handle)
+        assert [m["to"] for m in gateway.received if m["to"] == "13800000006"] == []
