@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test lint clean browser
+.PHONY: run test lint clean browser bench
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -29,6 +29,12 @@ browser:
 	    echo "the browser test needs Debian's chromium and fonts-wqy-zenhei: sudo apt-get install chromium fonts-wqy-zenhei"; \
 	  fi; \
 	fi
+
+# Benchmarks (issue 6): duban against bare Temporal on this machine, in one run; not tests.
+# N scales the task counts (the storm's 1000 by default); `make bench N=200` for a quick look.
+N ?= 1000
+bench: $(STAMP)
+	$(BIN)/python -m bench --n $(N)
 
 lint: $(STAMP)
 	$(BIN)/ruff check . && $(BIN)/ruff format --check . && $(BIN)/mypy .

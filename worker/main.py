@@ -33,10 +33,20 @@ from workflows.task import TaskWorkflow
 
 log = structlog.get_logger(__name__)
 
-# pydantic is deterministic and heavy to re-import per workflow run: share it.
+# pydantic is deterministic and heavy to re-import per workflow run: share it. So are
+# duban's contracts and policy: plain data definitions with no state and no I/O, whose
+# pydantic models cost more to build than the rest of a new workflow run together (the
+# benchmarks' profile: 60% of the worker's time in re-importing them; bench/README). The
+# modules with workflow logic are still imported afresh in the sandbox for every run.
 SANDBOX = SandboxedWorkflowRunner(
     restrictions=SandboxRestrictions.default.with_passthrough_modules(
-        "pydantic", "pydantic_core", "annotated_types", "typing_inspection"
+        "pydantic",
+        "pydantic_core",
+        "annotated_types",
+        "typing_inspection",
+        "workflows.contracts",
+        "workflows.policy",
+        "workflows.durations",
     )
 )
 

@@ -1,0 +1,211 @@
+"""Scenario 2: a deadline storm, and the same path in steady state.
+
+How 1,000 real TaskWorkflows fall due at one instant: a task's `due` date caps the window
+awaiting its status report (workflows/deadlines.py), and a due date closes at the office's
+closing time, which is a worker setting (Settings.closing_time). So the tasks are brought,
+by the same updates the CLI sends, to the stage where they owe their status report, with
+today as their due date; the worker that takes their plan reports closes the working day at
+the chosen instant. Every one of them then sets the same deadline through the real code
+path, and at that instant every one misses it and climbs to level 1. The worker that took
+the earlier steps closed at 18:00 as usual; it is swapped before the plan reports, as a
+deploy would swap it, so the instant can be chosen once the setup's pace is known.
+
+Steady state: tasks whose receive window is a plain 60s, started evenly over a minute, so
+each falls due at its own moment; the latency is from each task's own deadline.
+
+The figure is when the level-1 escalation notice to the lead unit is recorded delivered in
+the outbox (notifications.delivered_at); bare, when its one activity's row is written."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+import uuid
+from datetime import UTC, datetime, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from bench import bare as bare_wf
+from bench.stack import Stack
+from bench.stats import summary
+from bench.tasks import (
+    bare,
+    count,
+    duban_worker,
+    for_each,
+    lead,
+    policy_with,
+    spec,
+    start_task,
+    wait_for,
+)
+
+OFFICE_TZ = ZoneInfo("Asia/Shanghai")
+LANES = 32
+DELIVERED_L1 = """
+SELECT task_id, extract(epoch FROM delivered_at) AS at FROM notifications
+WHERE task_id LIKE $1 AND kind = 'escalation' AND level = 1 AND status = 'delivered'
+"""
+
+
+async def _send(stack: Stack, task_id: str, action: str, msg: Any) -> None:
+    await stack.client.get_workflow_handle(task_id).execute_update(action, msg)
+
+
+async def _send_all(stack: Stack, ids: list[str], action: str, msg: Any) -> None:
+    await for_each(ids, lambda i: _send(stack, i, action, msg), LANES)
+
+
+async def _notices(stack: Stack, like: str) -> dict[str, float]:
+    rows = await stack.pool.fetch(DELIVERED_L1, like)
+    return {r["task_id"]: float(r["at"]) for r in rows}
+
+
+async def _duban(stack: Stack, n: int) -> dict[str, Any]:
+    prefix = f"STORM-{uuid.uuid4().hex[:6]}-"
+    like = prefix + "%"
+    queue = f"storm-{uuid.uuid4().hex[:8]}"
+    # Due on the day the instant falls on (the setup takes minutes, not hours).
+    due = (datetime.now(OFFICE_TZ) + timedelta(minutes=20)).date()
+    ids = [f"{prefix}{i:05d}" for i in range(n)]
+    t0 = time.monotonic()
+    async with duban_worker(stack, queue):
+        await for_each(ids, lambda i: start_task(stack.client, spec(i, due=due), queue), LANES)
+        await _send_all(stack, ids, "receive", lead())
+        await _send_all(stack, ids, "deploy", lead())
+    setup = time.monotonic() - t0
+    # Time for the plan reports (a third of the setup's steps, each task replayed once by
+    # the new worker), in whole seconds, as a closing time is written.
+    instant = datetime.now(UTC) + timedelta(seconds=max(20.0, 0.8 * setup + 15))
+    instant = max(instant, datetime.combine(due, datetime.min.time(), OFFICE_TZ))
+    instant = instant.replace(microsecond=0)
+    if instant.astimezone(OFFICE_TZ).date() != due:
+        raise RuntimeError("storm: the setup ran past the tasks' due date; run it again")
+    closing = instant.astimezone(OFFICE_TZ).time()
+    async with duban_worker(stack, queue, closing_time=closing):
+        await _send_all(stack, ids, "report", lead("实施计划", kind="plan"))
+
+        async def all_set() -> bool:
+            sql = (
+                "SELECT count(*) FROM tasks WHERE id LIKE $1 AND stage = 'planned' "
+                "AND next_deadline = $2"
+            )
+            return await count(stack.pool, sql, like, instant) >= n
+
+        await wait_for(all_set, 600, "storm: every task's deadline at the instant")
+        spare = (instant - datetime.now(UTC)).total_seconds()
+        if spare <= 0:
+            raise RuntimeError("storm: the setup ran past the instant; run it again")
+
+        async def all_told() -> bool:
+            return len(await _notices(stack, like)) >= n
+
+        await wait_for(all_told, 600 + spare, "storm: every level-1 notice", every=0.5)
+        told = await _notices(stack, like)
+    late = [at - instant.timestamp() for at in told.values()]
+    return {"tasks": n, "setup_s": round(setup, 1), "spare_s": round(spare, 1), **summary(late)}
+
+
+async def _bare(stack: Stack, n: int) -> dict[str, Any]:
+    prefix = f"BSTORM-{uuid.uuid4().hex[:6]}-"
+    queue = f"bare-storm-{uuid.uuid4().hex[:8]}"
+    keys = [f"{prefix}{i:05d}" for i in range(n)]
+    async with bare(stack, queue):
+        instant = datetime.now(UTC) + timedelta(seconds=max(15.0, n / 10))
+        instant = instant.replace(microsecond=0)
+        await for_each(
+            keys,
+            lambda k: stack.client.start_workflow(
+                bare_wf.BareTimer.run, args=[k, instant], id=k, task_queue=queue
+            ),
+            LANES,
+        )
+        spare = (instant - datetime.now(UTC)).total_seconds()
+        if spare <= 0:
+            raise RuntimeError("bare storm: the starts ran past the instant")
+
+        async def all_marked() -> bool:
+            return await count(stack.pool, MARKS, prefix + "%") >= n
+
+        await wait_for(all_marked, 600 + spare, "bare storm: every row", every=0.5)
+        late = await _marks(stack, prefix, instant.timestamp())
+    return {"tasks": n, "spare_s": round(spare, 1), **summary(late)}
+
+
+MARKS = "SELECT count(*) FROM bench_marks WHERE key LIKE $1"
+
+
+async def _marks(stack: Stack, prefix: str, since: float) -> list[float]:
+    rows = await stack.pool.fetch(
+        "SELECT extract(epoch FROM at) AS at FROM bench_marks WHERE key LIKE $1", prefix + "%"
+    )
+    return [float(r["at"]) - since for r in rows]
+
+
+async def _paced(m: int, seconds: float, start_one: Any) -> None:
+    """Start m at an even pace over `seconds`, as deadlines falling due over a minute."""
+    t0 = time.monotonic()
+    pending = []
+    for i in range(m):
+        await asyncio.sleep(max(0.0, t0 + i * seconds / m - time.monotonic()))
+        pending.append(asyncio.create_task(start_one(i)))
+    await asyncio.gather(*pending)
+
+
+async def _duban_steady(stack: Stack, m: int) -> dict[str, Any]:
+    prefix = f"STEADY-{uuid.uuid4().hex[:6]}-"
+    like = prefix + "%"
+    queue = f"steady-{uuid.uuid4().hex[:8]}"
+    policy = policy_with(receive="60s")
+    async with duban_worker(stack, queue):
+        await _paced(
+            m, 60.0, lambda i: start_task(stack.client, spec(f"{prefix}{i:05d}", policy), queue)
+        )
+
+        async def all_told() -> bool:
+            return len(await _notices(stack, like)) >= m
+
+        await wait_for(all_told, 300, "steady: every level-1 notice", every=0.5)
+        told = await _notices(stack, like)
+        rows = await stack.pool.fetch(
+            "SELECT task_id, extract(epoch FROM deadline) AS at FROM task_events "
+            "WHERE task_id LIKE $1 AND kind = 'deadline_set' AND stage = 'assigned'",
+            like,
+        )
+    due = {r["task_id"]: float(r["at"]) for r in rows}
+    return {"tasks": m, **summary([told[t] - due[t] for t in told])}
+
+
+async def _bare_steady(stack: Stack, m: int) -> dict[str, Any]:
+    prefix = f"BSTEADY-{uuid.uuid4().hex[:6]}-"
+    queue = f"bare-steady-{uuid.uuid4().hex[:8]}"
+    due: dict[str, float] = {}
+
+    async def start_one(i: int) -> None:
+        key = f"{prefix}{i:05d}"
+        at = datetime.now(UTC) + timedelta(seconds=60)
+        due[key] = at.timestamp()
+        await stack.client.start_workflow(
+            bare_wf.BareTimer.run, args=[key, at], id=key, task_queue=queue
+        )
+
+    async with bare(stack, queue):
+        await _paced(m, 60.0, start_one)
+
+        async def all_marked() -> bool:
+            return await count(stack.pool, MARKS, prefix + "%") >= m
+
+        await wait_for(all_marked, 300, "bare steady: every row", every=0.5)
+        rows = await stack.pool.fetch(
+            "SELECT key, extract(epoch FROM at) AS at FROM bench_marks WHERE key LIKE $1",
+            prefix + "%",
+        )
+    return {"tasks": m, **summary([float(r["at"]) - due[r["key"]] for r in rows])}
+
+
+async def run(stack: Stack, n: int) -> dict[str, Any]:
+    m = max(10, n // 10)
+    return {
+        "storm": {"duban": await _duban(stack, n), "bare": await _bare(stack, n)},
+        "steady": {"duban": await _duban_steady(stack, m), "bare": await _bare_steady(stack, m)},
+    }
