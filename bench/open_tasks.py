@@ -43,12 +43,17 @@ async def _sizes(stack: Stack) -> dict[str, float]:
     return {"pg_bytes": float(pg), "temporal_db_bytes": float(stack.temporal_db_bytes())}
 
 
-async def _measure(stack: Stack, pid: int, n: int, before: dict[str, float]) -> dict[str, Any]:
+async def _measure(
+    stack: Stack, pid: int, n: int, before: dict[str, float], sample: str
+) -> dict[str, Any]:
     await asyncio.sleep(5)  # let the last activities finish and the caches settle
+    history = await stack.client.get_workflow_handle(sample).fetch_history()
     await stack.pool.execute("CHECKPOINT")
     after = await _sizes(stack)
     return {
         "tasks": n,
+        "events_per_task": len(history.events),
+        "history_bytes_per_task": sum(e.ByteSize() for e in history.events),
         "worker": memory_mib(pid),
         "server": memory_mib(stack.temporal_pid()),
         "pg_bytes_per_task": (after["pg_bytes"] - before["pg_bytes"]) / n,
@@ -78,7 +83,7 @@ async def _duban(stack: Stack, n: int) -> dict[str, Any]:
             return await count(stack.pool, sql, like) >= n
 
         await wait_for(waiting, 3600, "open tasks: every task on its timer", every=2)
-        return await _measure(stack, pid, n, before)
+        return await _measure(stack, pid, n, before, ids[0])
 
 
 async def _bare(stack: Stack, n: int) -> dict[str, Any]:
@@ -98,7 +103,7 @@ async def _bare(stack: Stack, n: int) -> dict[str, Any]:
             return await count(stack.pool, sql, prefix + "%") >= n
 
         await wait_for(waiting, 3600, "bare open tasks: every workflow on its timer", every=2)
-        return await _measure(stack, pid, n, before)
+        return await _measure(stack, pid, n, before, keys[0])
 
 
 async def run(stack: Stack, n: int) -> dict[str, Any]:

@@ -147,6 +147,14 @@ def rows(results: dict[str, Any]) -> list[Row]:
             ),
             (
                 f"4 open ({n} tasks)",
+                "history events/task",
+                str(d["events_per_task"]),
+                str(b["events_per_task"]),
+                _ratio(d["events_per_task"], b["events_per_task"]),
+                "",
+            ),
+            (
+                f"4 open ({n} tasks)",
                 "database size MiB (PG / Temporal)",
                 f"{_num(d['pg_size_mib'])} / {_num(d['temporal_db_mib'])}",
                 "",
