@@ -3,7 +3,7 @@ and bare side by side on one stack; prints the table and writes bench/results/<d
 
 --n scales the task counts: the storm's N tasks (1,000 by default, as issue 6 asks), the
 steady state's N/10, sign-off's 100 senders with N/2 receipts, 3×N open tasks (three
-times the worker's cache; --open-tasks 10000 for the issue's size, which takes about 50
+times the worker's cache; --open-tasks 10000 for the issue's size, which takes about 25
 minutes on 2 cores), and the starts' minute (N/1000 of it, at least 10 s)."""
 
 from __future__ import annotations
