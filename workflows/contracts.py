@@ -277,6 +277,7 @@ class TaskState(BaseModel):
     extended_until: date | None = None  # an approved extension of the current window
     anchors: dict[str, datetime] = Field(default_factory=dict)  # when each kind last happened
     runs: int = 1  # continue-as-new generations
+    rules: int = 0  # the release of the workflow's logic it started under (workflows.releases)
     events: list[Event] = Field(default_factory=list)
     unrecorded: list[Event] = Field(default_factory=list)
     notifications: list[NoticeOutcome] = Field(default_factory=list)

@@ -36,6 +36,10 @@ class Deadlines(Matters):
         return deadline
 
     async def _open_window(self) -> Window:
+        with self._working():
+            return await self._open_next_window()
+
+    async def _open_next_window(self) -> Window:
         stage, generation = self.s.stage, self.s.advances  # before any await: messages move on
         plan = PLANS[stage]
         opened = anchor(self.s, plan)
@@ -55,9 +59,9 @@ class Deadlines(Matters):
             span=span,
             fallback=deadline.fallback,
         )
-        if workflow.patched("warning-margin"):
+        if self._has("warning-margin"):
             await self._plan_warning(self.s.window)
-        if stage == Stage.RECEIVED and workflow.patched("difficulty-window"):
+        if stage == Stage.RECEIVED and self._has("difficulty-window"):
             until = await self._deadline(opened, windows.difficulty)
             self.s.difficulty_until = until.at
         self._note_fallback(deadline)
@@ -112,7 +116,7 @@ class Deadlines(Matters):
         new = await self._window_deadline(w.name, w.opened_at, span)
         # A suspension's pause stays added, whatever else moves (patched: before this
         # release a re-plan dropped it and made a resumed task overdue).
-        if w.paused and workflow.patched("replan-keeps-pause"):
+        if w.paused and self._has("replan-keeps-pause"):
             new = new.model_copy(
                 update={
                     "at": new.at + timedelta(seconds=w.paused),
@@ -123,7 +127,7 @@ class Deadlines(Matters):
             if not m.resolved and m.deadline is not None and m.opened_at is not None:
                 moved = await self._deadline(m.opened_at, m.ladder[m.level][1])
                 pause = timedelta(seconds=m.paused)
-                if m.paused and not workflow.patched("replan-keeps-pause"):
+                if m.paused and not self._has("replan-keeps-pause"):
                     pause = timedelta(0)
                 m.deadline, m.rule = moved.at + pause, moved.rule
         if new.at == w.deadline and new.fallback == w.fallback:

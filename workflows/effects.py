@@ -4,6 +4,8 @@ what ops see in the Web UI (search attributes, current details)."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
+from collections.abc import Iterator
 from datetime import date, datetime, timedelta
 from typing import Any, TypeVar
 
@@ -11,7 +13,7 @@ from temporalio import workflow
 from temporalio.common import RetryPolicy, SearchAttributeKey, SearchAttributeUpdate
 from temporalio.exceptions import ActivityError
 
-from workflows import activity_names, durations
+from workflows import activity_names, durations, releases
 from workflows.contracts import (
     Deadline,
     DeadlineRequest,
@@ -72,6 +74,11 @@ class Effects:
     _published: dict[str, object]
     _deliveries: set[asyncio.Task[None]]
     _held_notices: int  # notices waiting for working hours, for the status query
+    _working_out: int  # steps whose consequences are being computed: see _settling
+
+    def _has(self, patch: str) -> bool:
+        """Whether a patch's path applies to this task (see workflows.releases)."""
+        return releases.has(self.s.rules, patch)
 
     def _emit(
         self,
@@ -102,10 +109,30 @@ class Effects:
         self._publish()
         return event
 
+    @contextlib.contextmanager
+    def _working(self) -> Iterator[None]:
+        """Around the computing of a step's consequences (see _settling)."""
+        self._working_out += 1
+        try:
+            yield
+        finally:
+            self._working_out -= 1
+
+    def _settling(self) -> bool:
+        """True while the workflow works out what follows the step it just took."""
+        return False
+
     async def _record_forever(self) -> None:
-        """Write events to the ledger in order, in batches, off the path of the messages."""
+        """Write events to the ledger in order, in batches, off the path of the messages.
+
+        A step and what follows from it (a receipt and the next window's deadline) go in
+        one write: the batch waits while the workflow is settling, which with the calendar
+        asked locally takes no time. Before this release each was written on its own."""
+        together = self._has("one-ledger-write-per-step")
         while True:
-            await workflow.wait_condition(lambda: bool(self.s.unrecorded))
+            await workflow.wait_condition(
+                lambda: bool(self.s.unrecorded) and not (together and self._settling())
+            )
             batch = list(self.s.unrecorded)
             now = batch[-1].at
             snapshot = TaskSnapshot(
@@ -164,7 +191,7 @@ class Effects:
         return facts
 
     async def _deliver(self, notice: Notice) -> None:
-        if notice.quiet and workflow.patched("quiet-hours"):
+        if notice.quiet and self._has("quiet-hours"):
             await self._wait_for_working_hours()
         retry = NOTICE_RETRY
         try:
@@ -187,7 +214,7 @@ class Effects:
                 attempts=retry.maximum_attempts,
                 detail=cause,
             )
-            if notice.role != "office" and workflow.patched("tell-office-of-failures"):
+            if notice.role != "office" and self._has("tell-office-of-failures"):
                 self._tell_office(notice, cause)
         self.s.notifications.append(outcome)
 
@@ -206,8 +233,18 @@ class Effects:
         self._send(event, "office", self.s.spec.assigning_unit, "info", text)
 
     async def _ask_calendar(self, name: str, request: Any, result_type: type[T], summary: str) -> T:
-        """One question to the calendar activity: it alone knows the working days."""
-        result: T = await workflow.execute_activity(
+        """One question to the calendar activity: it alone knows the working days.
+
+        A question is a read of a few rows, answered in milliseconds and safe to ask again:
+        a local activity, run by the worker inside the workflow task and recorded as one
+        marker. Asked as a regular activity it cost three events and a workflow task of its
+        own, and a deadline storm spent most of the server's time on them (bench/README)."""
+        ask = (
+            workflow.execute_local_activity
+            if self._has("calendar-local-activities")
+            else workflow.execute_activity
+        )
+        result: T = await ask(
             name,
             request,
             result_type=result_type,

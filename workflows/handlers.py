@@ -74,7 +74,7 @@ class Handlers(Deadlines):
         elif msg.decision == "new_approach":
             self.s.stage = Stage.DEPLOYED  # a new plan is due, counted from now
             self.s.advances += 1
-            if workflow.patched("new-approach-clears-extension"):
+            if self._has("new-approach-clears-extension"):
                 self.s.extended_until = None  # an extension was for the old approach
             self._emit("new_approach", unit=msg.unit, by=msg.by, detail=msg.text)
 
@@ -87,7 +87,7 @@ class Handlers(Deadlines):
             w.deadline += paused
             w.warn_at = w.warn_at + paused if w.warn_at else None
             w.paused += paused.total_seconds()  # kept, so a later re-plan keeps it too
-        for m in self.s.matters if workflow.patched("matters-pause") else []:
+        for m in self.s.matters if self._has("matters-pause") else []:
             if not m.resolved and m.deadline is not None:
                 m.deadline += paused
                 m.paused += paused.total_seconds()

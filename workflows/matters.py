@@ -62,7 +62,7 @@ class Matters(Effects):
         m = self._matter(key)
         label = LABELS[m.kind]
         # Patched: before this release a matter's clock ran on through a suspension.
-        pauses = workflow.patched("matters-pause")
+        pauses = self._has("matters-pause")
         while not m.resolved and self.s.stage not in TERMINAL_STAGES:
             if pauses and self.s.suspended_at is not None:  # every clock stops
                 await workflow.wait_condition(

@@ -9,6 +9,7 @@ from typing import Any
 from temporalio import workflow
 from temporalio.exceptions import ApplicationError
 
+from workflows import releases
 from workflows.contracts import (
     TERMINAL_STAGES,
     Accepted,
@@ -61,6 +62,9 @@ class TaskWorkflow(Handlers):
         self._watchers: set[asyncio.Task[None]] = set()
         self._replan_reasons: list[str] = []
         self._held_notices = 0
+        self._working_out = 0  # steps whose consequences are being computed
+        if start.state is None:
+            self.s.rules = releases.started_under()
         if self.s.seq == 0:  # here, not in run(): an update may be handled before run() starts
             self._emit("assigned", unit=self.s.spec.assigning_unit, by=start.assigned_by)
             self._count("duban_tasks_started", "tasks started", urgency=self.s.spec.urgency)
@@ -132,6 +136,16 @@ class TaskWorkflow(Handlers):
                 self._emit("missed", unit=w.owner_unit, detail=f"{LABELS[w.name]} missed")
                 await self._climb(w, mark)
 
+    def _settling(self) -> bool:
+        """A step is being worked out (a window opening, a climb): the ledger waits for it.
+        The stage moving on counts from the message, before the window starts opening."""
+        w = self.s.window
+        return self._working_out > 0 or (
+            (w is None or w.generation != self.s.advances)
+            and self.s.stage not in TERMINAL_STAGES
+            and not self._continue_as_new_due()
+        )
+
     def _waiting(self, mark: int) -> bool:
         return (
             self.s.advances == mark
@@ -178,6 +192,10 @@ class TaskWorkflow(Handlers):
             self.s.escalation_level, self.s.level_deadline, self.s.held_at_level = 0, None, 0
 
     async def _step_up(self, w: Window, ladder: list[Rung]) -> None:
+        with self._working():
+            await self._climb_one_level(w, ladder)
+
+    async def _climb_one_level(self, w: Window, ladder: list[Rung]) -> None:
         level = self.s.escalation_level
         reminding = level == len(ladder)
         level = min(level + 1, len(ladder))
@@ -241,7 +259,7 @@ class TaskWorkflow(Handlers):
             return
         for lower in below:  # everyone on the way up is told
             self._send(event, lower.level, window.owner_unit, "copy", text)
-        if workflow.patched("co-unit-copies"):  # and the co-units it concerns
+        if self._has("co-unit-copies"):  # and the co-units it concerns
             for unit in self.s.spec.co_units:
                 self._send(event, "co_unit", unit, "copy", text)
 

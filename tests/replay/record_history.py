@@ -3,7 +3,8 @@
 Run it when a release changes workflow logic, before the change, and commit the files: the
 replay test then proves the new code still replays every recorded life of a task. Files
 already recorded are kept (they are the older releases' histories); pass names to record
-again on purpose.
+again on purpose. A name may carry a tag after `@` (`procedure@release-1`): the same
+scenario, recorded as a new file under a later release's rules.
 """
 
 from __future__ import annotations
@@ -30,10 +31,11 @@ OUT = Path(__file__).parent / "histories"
 
 async def record(name: str, env: WorkflowEnvironment, pool: asyncpg.Pool, url: str) -> None:
     queue = f"tq-record-{name}"
-    spec = make_spec(id=f"T-history-{name}")
+    spec = make_spec(id=f"T-history-{name.replace('@', '-')}")
+    scenario = name.split("@")[0]
     async with running_worker(env.client, pool, queue, url):
         handle = await start(env.client, spec, queue)
-        if name == "procedure":
+        if scenario == "procedure":
             await send(handle, "receive", msg())
             await send(handle, "receive", msg(unit="区财政局"))
             await send(handle, "contribute", msg(unit="区财政局", text="已提供经费测算"))
@@ -58,7 +60,7 @@ async def record(name: str, env: WorkflowEnvironment, pool: asyncpg.Pool, url: s
             await send(handle, "report", msg(kind="plan", text="计划"))
             await send(handle, "report", msg(kind="completion", text="完成"))
             await send(handle, "verify", msg(unit=OFFICE))
-        elif name == "climb-and-close":
+        elif scenario == "climb-and-close":
             await env.sleep(timedelta(hours=1, minutes=1))
             await at_level(handle, 1)
             await send(handle, "ack", msg(role="lead_unit", text="已安排"))
