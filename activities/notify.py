@@ -19,7 +19,7 @@ from activities.sql import sql_span
 from activities.templates import load as load_templates
 from activities.templates import render
 from workflows import activity_names
-from workflows.contracts import Notice, NoticeOutcome
+from workflows.contracts import Notice, NoticeBatch, NoticeOutcome
 from workflows.windows import OFFICE_TZ
 
 log = structlog.get_logger(__name__)
@@ -88,6 +88,34 @@ class NotifyActivities:
         if reached is not None:
             outcome = outcome.model_copy(update={"person": reached.person.id, "via": reached.via})
         return outcome
+
+    @activity.defn(name=activity_names.SEND_NOTICES)
+    async def send_notices(self, batch: NoticeBatch) -> list[NoticeOutcome]:
+        """Every notice of one event, in order (the one who must act first, first). A
+        notice refused for good is reported failed and the others still go; a temporary
+        failure retries the batch, and the outbox skips what already went. On the last
+        attempt a notice still failing is reported failed rather than failing them all."""
+        last = activity.info().attempt >= batch.attempts
+        outcomes: list[NoticeOutcome] = []
+        temporary: Exception | None = None
+        for notice in batch.notices:
+            try:
+                outcomes.append(await self.send_notice(notice))
+            except Exception as err:
+                rejected = isinstance(err, ApplicationError) and err.type == "NotificationRejected"
+                if rejected:
+                    outcomes.append(self._failed(notice, str(err)))
+                elif last:
+                    outcomes.append(self._failed(notice, f"{type(err).__name__}: {err}"))
+                else:
+                    temporary = err  # the others still go now; this one on the retry
+        if temporary is not None:
+            raise temporary
+        return outcomes
+
+    @staticmethod
+    def _failed(notice: Notice, why: str) -> NoticeOutcome:
+        return NotifyActivities._outcome(notice, "failed", activity.info().attempt, why)
 
     async def _over(self, notice: Notice, reached: Reached | None) -> NoticeOutcome:
         """One channel: claim its outbox row, send unless already done, record the result."""

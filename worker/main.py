@@ -128,6 +128,7 @@ def build_worker(client: Client, pool: asyncpg.Pool, settings: Settings) -> Work
         activities=[
             ledger.record_events,
             notify.send_notice,
+            notify.send_notices,
             calendar.working_deadline,
             calendar.margin_start,
             calendar.working_hours_from,

@@ -2,6 +2,7 @@
 
 RECORD_EVENTS = "ledger.record_events"
 SEND_NOTICE = "notify.send_notice"
+SEND_NOTICES = "notify.send_notices"
 WORKING_DEADLINE = "calendar.working_deadline"
 MARGIN_START = "calendar.margin_start"
 WORKING_HOURS_FROM = "calendar.working_hours_from"

@@ -188,6 +188,14 @@ class Notice(BaseModel):
     facts: dict[str, str] = Field(default_factory=dict)  # named fields for the templates
 
 
+class NoticeBatch(BaseModel):
+    """The notices one event causes, sent by one activity. On its last attempt what has
+    still not gone through is reported failed, one by one, instead of failing them all."""
+
+    notices: list[Notice]
+    attempts: int  # the retry policy's maximum
+
+
 class NoticeOutcome(BaseModel):
     seq: int
     role: Recipient

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import Iterator
+from collections.abc import Coroutine, Iterator
 from datetime import date, datetime, timedelta
 from typing import Any, TypeVar
 
@@ -21,6 +21,7 @@ from workflows.contracts import (
     LedgerBatch,
     MarginRequest,
     Notice,
+    NoticeBatch,
     NoticeKind,
     NoticeOutcome,
     TaskSnapshot,
@@ -73,6 +74,7 @@ class Effects:
     s: TaskState
     _published: dict[str, object]
     _deliveries: set[asyncio.Task[None]]
+    _outgoing: dict[int, list[Notice]]  # by event: the notices its delivery will send
     _held_notices: int  # notices waiting for working hours, for the status query
     _working_out: int  # steps whose consequences are being computed: see _settling
 
@@ -171,7 +173,20 @@ class Effects:
             urgency=self.s.current_urgency,
             facts=self._facts(event, role),
         )
-        delivery = asyncio.create_task(self._deliver(notice))
+        if not self._has("batched-notices"):
+            self._start_delivery(self._deliver(notice))
+            return
+        # Everyone an event tells goes in one activity: the notices join the event's batch
+        # until the delivery starts, after the code that sends them has run to its next
+        # await. A storm of escalations cost the server an activity per recipient before.
+        batch = self._outgoing.get(event.seq)
+        if batch is None:
+            batch = self._outgoing[event.seq] = []
+            self._start_delivery(self._deliver_together(event.seq))
+        batch.append(notice)
+
+    def _start_delivery(self, sending: Coroutine[Any, Any, None]) -> None:
+        delivery = asyncio.create_task(sending)
         self._deliveries.add(delivery)
         delivery.add_done_callback(self._deliveries.discard)
 
@@ -205,18 +220,32 @@ class Effects:
             )
         except ActivityError as err:
             cause = str(err.cause) if err.cause else str(err)
-            outcome = NoticeOutcome(
-                seq=notice.seq,
-                role=notice.role,
-                unit=notice.unit,
-                channel=notice.channel,
-                status="failed",
-                attempts=retry.maximum_attempts,
-                detail=cause,
-            )
+            outcome = _failed(notice, retry.maximum_attempts, cause)
             if notice.role != "office" and self._has("tell-office-of-failures"):
                 self._tell_office(notice, cause)
         self.s.notifications.append(outcome)
+
+    async def _deliver_together(self, seq: int) -> None:
+        notices = self._outgoing.pop(seq)
+        if any(n.quiet for n in notices):
+            await self._wait_for_working_hours()
+        retry = NOTICE_RETRY
+        try:
+            outcomes = await workflow.execute_activity(
+                activity_names.SEND_NOTICES,
+                NoticeBatch(notices=notices, attempts=retry.maximum_attempts or 1),
+                result_type=list[NoticeOutcome],
+                start_to_close_timeout=timedelta(seconds=30 + 15 * len(notices)),
+                retry_policy=retry,
+                summary="通知" + "、".join(ROLE_LABELS[n.role] for n in notices),
+            )
+        except ActivityError as err:  # timed out on its last attempt: none is known sent
+            cause = str(err.cause) if err.cause else str(err)
+            outcomes = [_failed(n, retry.maximum_attempts, cause) for n in notices]
+        for notice, outcome in zip(notices, outcomes, strict=True):
+            if outcome.status == "failed" and notice.role != "office":
+                self._tell_office(notice, outcome.detail)
+        self.s.notifications.extend(outcomes)
 
     def _tell_office(self, notice: Notice, cause: str) -> None:
         """A notice that could not be delivered is the office's to chase, by other means."""
@@ -351,3 +380,15 @@ class Effects:
         if s.fallback:
             lines.append("**日历** 无官方日历，按周一至周五推算")
         return "  \n".join(lines)
+
+
+def _failed(notice: Notice, attempts: int, cause: str) -> NoticeOutcome:
+    return NoticeOutcome(
+        seq=notice.seq,
+        role=notice.role,
+        unit=notice.unit,
+        channel=notice.channel,
+        status="failed",
+        attempts=attempts,
+        detail=cause,
+    )

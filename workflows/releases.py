@@ -32,6 +32,7 @@ PATCHES: dict[str, int] = {
     "tell-office-of-failures": 1,
     "calendar-local-activities": 1,
     "one-ledger-write-per-step": 1,
+    "batched-notices": 2,
 }
 
 CURRENT = max(PATCHES.values())

@@ -16,6 +16,7 @@ from workflows.contracts import (
     Action,
     Envelope,
     Message,
+    Notice,
     TaskStart,
     TaskState,
     Window,
@@ -59,6 +60,7 @@ class TaskWorkflow(Handlers):
         self.s: TaskState = start.state or TaskState(spec=start.spec)
         self._published: dict[str, object] = {}
         self._deliveries: set[asyncio.Task[None]] = set()
+        self._outgoing: dict[int, list[Notice]] = {}
         self._watchers: set[asyncio.Task[None]] = set()
         self._replan_reasons: list[str] = []
         self._held_notices = 0

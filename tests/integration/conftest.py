@@ -1,13 +1,17 @@
-"""Integration helpers: a task seeded in the ledger as the workflow would record it."""
+"""Integration helpers: a task seeded in the ledger as the workflow would record it, and
+the webhook receiver put back to its defaults."""
 
 from __future__ import annotations
 
 import uuid
+from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 
 import asyncpg
+import pytest
 
 from activities.ledger import LedgerActivities
+from tests.peers import WebhookReceiver
 from workflows.contracts import Event, LedgerBatch, Light, Stage, TaskSnapshot, TaskSpec
 from workflows.policy import BUILTIN
 
@@ -45,3 +49,13 @@ async def seed_task(
     events = [Event(seq=i, at=now, kind=k, stage=stage) for i, k in enumerate(kinds, 1)]
     await LedgerActivities(pool).record_events(LedgerBatch(task=snapshot, events=events))
     return spec.id
+
+
+@pytest.fixture
+def receiver(webhook: WebhookReceiver) -> Iterator[WebhookReceiver]:
+    """The session's receiver, put back to answering 200 whatever a test did to it."""
+    webhook.fail_next = 0
+    webhook.status_when_failing = 503
+    yield webhook
+    webhook.fail_next = 0
+    webhook.status_when_failing = 503

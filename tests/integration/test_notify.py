@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 
 import asyncpg
@@ -46,16 +46,6 @@ async def outbox(pool: asyncpg.Pool, notice: Notice) -> asyncpg.Record:
     )
     assert row is not None
     return row
-
-
-@pytest.fixture
-def receiver(webhook: WebhookReceiver) -> Iterator[WebhookReceiver]:
-    """The session's receiver, put back to answering 200 whatever a test did to it."""
-    webhook.fail_next = 0
-    webhook.status_when_failing = 503
-    yield webhook
-    webhook.fail_next = 0
-    webhook.status_when_failing = 503
 
 
 @pytest.fixture

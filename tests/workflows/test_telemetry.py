@@ -35,7 +35,7 @@ async def test_one_trace_runs_from_the_start_to_the_sql_of_the_first_escalation(
         handle = await start(client, spec, task_queue)
         await ts_env.sleep(timedelta(hours=1, minutes=1))
         await at_level(handle, 1)
-        await eventually(lambda: _span_named("RunActivity:notify.send_notice"))
+        await eventually(lambda: _span_named("RunActivity:notify.send_notices"))
         await finish(handle)
     spans = EXPORTER.get_finished_spans()
     by_id = {s.context.span_id: s for s in spans}
@@ -45,7 +45,7 @@ async def test_one_trace_runs_from_the_start_to_the_sql_of_the_first_escalation(
     assert {
         "RunWorkflow:TaskWorkflow",
         "RunActivity:ledger.record_events",
-        "RunActivity:notify.send_notice",
+        "RunActivity:notify.send_notices",
         "INSERT task_events",
         "INSERT notifications",
     } <= names
