@@ -8,14 +8,16 @@ import asyncio
 import signal
 import sys
 import time
+from pathlib import Path
 
 import asyncpg
 from temporalio import activity
 from temporalio.client import Client
 from temporalio.worker import Worker
 
+from bench import bare
 from bench.bare import BareOpen, BareSignoff, BareStart, BareTimer
-from worker.main import SANDBOX, connect
+from worker.main import SANDBOX, compile_for_sandbox, connect
 from worker.settings import Settings
 
 # When each no-op activity ran, by key: the starts scenario reads it in this process.
@@ -42,7 +44,8 @@ class Marks:
 
 
 def bare_worker(client: Client, task_queue: str, pool: asyncpg.Pool) -> Worker:
-    """The same workflow runner and cache size as duban's worker."""
+    """The same workflow runner, bytecode and cache size as duban's worker."""
+    compile_for_sandbox(Path(bare.__file__).parent)
     return Worker(
         client,
         task_queue=task_queue,

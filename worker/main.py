@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import asyncio
+import compileall
 import contextlib
 from collections.abc import AsyncIterator
 from datetime import timedelta
+from pathlib import Path
 
 import asyncpg
 import structlog
@@ -18,6 +20,7 @@ from temporalio.runtime import Runtime
 from temporalio.worker import Worker
 from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxRestrictions
 
+import workflows
 from activities.calendar import CalendarActivities, WorkingCalendar
 from activities.channels import Channel, WebhookChannel
 from activities.digest import DigestActivities
@@ -36,8 +39,9 @@ log = structlog.get_logger(__name__)
 # pydantic is deterministic and heavy to re-import per workflow run: share it. So are
 # duban's contracts and policy: plain data definitions with no state and no I/O, whose
 # pydantic models cost more to build than the rest of a new workflow run together (the
-# benchmarks' profile: 60% of the worker's time in re-importing them; bench/README). The
-# modules with workflow logic are still imported afresh in the sandbox for every run.
+# benchmarks' profile: 60% of the worker's time in re-importing them; bench/README), and
+# the other modules of constants and pure functions the workflow reads. The modules that
+# hold the workflow class and its mixins are still imported afresh for every run.
 SANDBOX = SandboxedWorkflowRunner(
     restrictions=SandboxRestrictions.default.with_passthrough_modules(
         "pydantic",
@@ -47,8 +51,22 @@ SANDBOX = SandboxedWorkflowRunner(
         "workflows.contracts",
         "workflows.policy",
         "workflows.durations",
+        "workflows.windows",
+        "workflows.messages",
+        "workflows.releases",
+        "workflows.activity_names",
+        "workflows.errors",
     )
 )
+
+
+def compile_for_sandbox(package: Path = Path(workflows.__file__).parent) -> None:
+    """Bring the workflow modules' bytecode up to date. The sandbox imports them afresh for
+    every new workflow run, and with no current bytecode beside them (a fresh checkout, or
+    PYTHONDONTWRITEBYTECODE set) every import compiles the source again: a third of the
+    worker's time when tasks start fast (bench/README). A read-only install is left as it
+    is: its bytecode was compiled when it was installed."""
+    compileall.compile_dir(package, quiet=2, maxlevels=0)
 
 
 async def connect(
@@ -114,6 +132,7 @@ def build_channels(settings: Settings) -> dict[str, Channel]:
 
 
 def build_worker(client: Client, pool: asyncpg.Pool, settings: Settings) -> Worker:
+    compile_for_sandbox()
     channels = build_channels(settings)
     calendar = CalendarActivities(
         WorkingCalendar(settings.timezone, settings.closing_time, settings.opening_time), pool
