@@ -12,7 +12,7 @@ from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
 from activities.channels import Channel, PermanentFailure
-from activities.directory import DirectoryError, Reached
+from activities.directory import Directory, DirectoryError, Reached
 from activities.directory import load as load_directory
 from activities.routing import route
 from activities.sql import sql_span
@@ -57,8 +57,14 @@ class NotifyActivities:
     async def send_notice(self, notice: Notice) -> NoticeOutcome:
         """Send over every channel the rules pick for the person reached, each once: a
         channel already delivered is skipped on a retry, a refused one is not tried again."""
-        reached = await self._reach(notice)
-        notice = await self._in_words(notice)
+        directory, templates = await load_directory(self.pool), await load_templates(self.pool)
+        return await self._send(notice, directory, templates)
+
+    async def _send(
+        self, notice: Notice, directory: Directory, templates: dict[str, str]
+    ) -> NoticeOutcome:
+        reached = await self._reach(notice, directory)
+        notice = self._in_words(notice, templates)
         names = route(notice, reached, self.channels)
         if not names:
             return await self._no_channel(notice)
@@ -96,11 +102,13 @@ class NotifyActivities:
         failure retries the batch, and the outbox skips what already went. On the last
         attempt a notice still failing is reported failed rather than failing them all."""
         last = activity.info().attempt >= batch.attempts
+        # The directory and the templates as they are now, read once for the batch.
+        directory, templates = await load_directory(self.pool), await load_templates(self.pool)
         outcomes: list[NoticeOutcome] = []
         temporary: Exception | None = None
         for notice in batch.notices:
             try:
-                outcomes.append(await self.send_notice(notice))
+                outcomes.append(await self._send(notice, directory, templates))
             except Exception as err:
                 rejected = isinstance(err, ApplicationError) and err.type == "NotificationRejected"
                 if rejected:
@@ -138,9 +146,9 @@ class NotifyActivities:
         await self._mark(key, "delivered", 1, None, reached)
         return self._outcome(notice, "delivered", row["attempts"] + 1, said)
 
-    async def _in_words(self, notice: Notice) -> Notice:
+    def _in_words(self, notice: Notice, templates: dict[str, str]) -> Notice:
         """The notice's text from the office's template for its kind, when there is one."""
-        body = (await load_templates(self.pool)).get(notice.kind)
+        body = templates.get(notice.kind)
         if body is None:
             return notice
         text = render(body, notice, self.ui_url, datetime.now(OFFICE_TZ))
@@ -161,10 +169,9 @@ class NotifyActivities:
             await self._mark(key, "no_channel", 0, detail)
         return self._outcome(notice, "no_channel", row["attempts"], detail)
 
-    async def _reach(self, notice: Notice) -> Reached | None:
+    async def _reach(self, notice: Notice, directory: Directory) -> Reached | None:
         """Whom the notice reaches today: the role's holder, or their stand-in. None where
         no directory has been imported yet (the notice still goes to the role's channel)."""
-        directory = await load_directory(self.pool)
         if not directory.holders:
             return None
         try:

@@ -44,7 +44,7 @@ class Marks:
 
 
 def bare_worker(client: Client, task_queue: str, pool: asyncpg.Pool) -> Worker:
-    """The same workflow runner, bytecode and cache size as duban's worker."""
+    """The same workflow runner, bytecode, cache size and concurrency as duban's worker."""
     compile_for_sandbox(Path(bare.__file__).parent)
     return Worker(
         client,
@@ -53,6 +53,7 @@ def bare_worker(client: Client, task_queue: str, pool: asyncpg.Pool) -> Worker:
         activities=[noop, Marks(pool).mark],
         workflow_runner=SANDBOX,
         max_cached_workflows=Settings().max_cached_workflows,
+        max_concurrent_workflow_tasks=Settings().max_concurrent_workflow_tasks,
     )
 
 

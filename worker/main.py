@@ -156,6 +156,7 @@ def build_worker(client: Client, pool: asyncpg.Pool, settings: Settings) -> Work
         workflow_runner=SANDBOX,
         interceptors=[LogContextInterceptor()],
         max_cached_workflows=settings.max_cached_workflows,
+        max_concurrent_workflow_tasks=settings.max_concurrent_workflow_tasks,
         # Let in-flight activities (a notification being sent) finish when the pod stops.
         graceful_shutdown_timeout=timedelta(seconds=settings.shutdown_grace_seconds),
     )

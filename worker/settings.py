@@ -41,6 +41,12 @@ class Settings(BaseSettings):
     opening_time: time = time(9, 0)  # non-urgent notices wait for working hours
     # The worker's cache of workflows held in memory between tasks.
     max_cached_workflows: int = 1000
+    # Workflow tasks this worker works on at once, each on a thread of its own. Workflow
+    # code is pure Python under one interpreter lock: more threads only slice the same
+    # core thinner, until tasks overrun their timeout and the server hands them out again
+    # (the SDK's default, 100, did that in the deadline-storm benchmark). The rest wait
+    # on the server's queue, where waiting costs nothing.
+    max_concurrent_workflow_tasks: int = 10
     # Prometheus metrics (the Temporal SDK's and duban's) on this port; unset: off.
     metrics_port: int | None = None
     # How long in-flight activities may run on after a stop is asked for.
