@@ -107,9 +107,11 @@ async def _bare(stack: Stack, n: int) -> dict[str, Any]:
 
 
 async def run(stack: Stack, n: int) -> dict[str, Any]:
-    cache = Settings().max_cached_workflows
+    settings = Settings()
     return {
-        "worker_settings": f"max_cached_workflows={cache} (DUBAN_MAX_CACHED_WORKFLOWS), "
+        "worker_settings": f"max_cached_workflows={settings.max_cached_workflows} "
+        "(DUBAN_MAX_CACHED_WORKFLOWS), max_concurrent_workflow_tasks="
+        f"{settings.max_concurrent_workflow_tasks} (DUBAN_MAX_CONCURRENT_WORKFLOW_TASKS), "
         "SDK defaults otherwise; bare: the same",
         "duban": await _duban(stack, n),
         "bare": await _bare(stack, n),
