@@ -16,7 +16,6 @@ from temporalio.client import Client
 from temporalio.worker import Worker
 
 from bench import bare
-from bench.bare import BareOpen, BareSignoff, BareStart, BareTimer
 from worker.main import SANDBOX, compile_for_sandbox, connect
 from worker.settings import Settings
 
@@ -46,14 +45,15 @@ class Marks:
 def bare_worker(client: Client, task_queue: str, pool: asyncpg.Pool) -> Worker:
     """The same workflow runner, bytecode, cache size and concurrency as duban's worker."""
     compile_for_sandbox(Path(bare.__file__).parent)
+    settings = Settings()
     return Worker(
         client,
         task_queue=task_queue,
-        workflows=[BareStart, BareTimer, BareOpen, BareSignoff],
+        workflows=[bare.BareStart, bare.BareTimer, bare.BareOpen, bare.BareSignoff],
         activities=[noop, Marks(pool).mark],
         workflow_runner=SANDBOX,
-        max_cached_workflows=Settings().max_cached_workflows,
-        max_concurrent_workflow_tasks=Settings().max_concurrent_workflow_tasks,
+        max_cached_workflows=settings.max_cached_workflows,
+        max_concurrent_workflow_tasks=settings.max_concurrent_workflow_tasks,
     )
 
 

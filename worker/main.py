@@ -63,7 +63,7 @@ SANDBOX = SandboxedWorkflowRunner(
 def compile_for_sandbox(package: Path = Path(workflows.__file__).parent) -> None:
     """Bring the workflow modules' bytecode up to date. The sandbox imports them afresh for
     every new workflow run, and with no current bytecode beside them (a fresh checkout, or
-    PYTHONDONTWRITEBYTECODE set) every import compiles the source again: a third of the
+    PYTHONDONTWRITEBYTECODE set) every import compiles the source again: a quarter of the
     worker's time when tasks start fast (bench/README). A read-only install is left as it
     is: its bytecode was compiled when it was installed."""
     compileall.compile_dir(package, quiet=2, maxlevels=0)

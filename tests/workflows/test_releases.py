@@ -51,10 +51,12 @@ def _scheduled(events: list[Any]) -> set[str]:
     }
 
 
-async def _deadline_recorded(world: World, handle: WorkflowHandle[Any, Any]) -> None:
+async def _window_recorded(handle: WorkflowHandle[Any, Any], name: str) -> None:
+    """Wait until the window `name` is open and every event so far is in the ledger."""
+
     async def recorded() -> bool:
         state = await status(handle)
-        return state.window is not None and not state.unrecorded
+        return state.window is not None and state.window.name == name and not state.unrecorded
 
     await eventually(recorded)
 
@@ -63,14 +65,9 @@ async def test_a_new_task_carries_its_release_not_a_marker_per_patch(world: Worl
     # The built-in policy counts in working days: every window asks the calendar.
     spec = make_spec(policy=BUILTIN["default"].model_copy(update={"quiet_hours": False}))
     handle = await world.start(spec)
-    await _deadline_recorded(world, handle)
+    await _window_recorded(handle, "receive")
     await send(handle, "receive", msg())
-
-    async def deploy_window_recorded() -> bool:
-        state = await status(handle)
-        return state.window is not None and state.window.name == "deploy" and not state.unrecorded
-
-    await eventually(deploy_window_recorded)
+    await _window_recorded(handle, "deploy")
 
     state = await status(handle)
     assert state.rules == releases.CURRENT
