@@ -28,6 +28,10 @@ _CHINESE_NAMES = {
 }
 
 
+# How a deadline counted Monday to Friday says so: the year has no published calendar.
+FALLBACK_NOTE = "按周一至周五推算（无官方日历）"
+
+
 @dataclass(frozen=True)
 class Day:
     working: bool
@@ -93,6 +97,10 @@ class WorkingCalendar:
         self.closing = closing
         self.opening = opening
 
+    @property
+    def _zone(self) -> str:
+        return "北京时间" if self.tz.key == "Asia/Shanghai" else self.tz.key
+
     def _at_close(self, day: date) -> datetime:
         return datetime.combine(day, self.closing, self.tz)
 
@@ -101,7 +109,8 @@ class WorkingCalendar:
             d = classify(req.on_date, overrides)
             return Deadline(
                 at=self._at_close(req.on_date),
-                rule=f"due date {req.on_date} at {self.closing:%H:%M} {self.tz.key}",
+                rule=f"{req.on_date} {self.closing:%H:%M} 截止（{self._zone}）"
+                + (f"；日历：{FALLBACK_NOTE}" if d.source == "fallback" else ""),
                 fallback=d.source == "fallback",
             )
         opened = req.opened_at.astimezone(self.tz)
@@ -117,10 +126,10 @@ class WorkingCalendar:
                 skipped.append((day, d.why))
         holidays = sorted({why for _, why in skipped if why != "weekend"})
         rule = (
-            f"{req.working_days} working days after {opened:%Y-%m-%d %H:%M}, closing "
-            f"{self.closing:%H:%M} {self.tz.key}; calendar: "
-            + ("Monday-Friday FALLBACK (no published calendar)" if fallback else "China")
-            + (f"; skips {'、'.join(holidays)}" if holidays else "")
+            f"自 {opened:%Y-%m-%d %H:%M} 起 {req.working_days} 个工作日，"
+            f"{self.closing:%H:%M} 截止（{self._zone}）；日历："
+            + (FALLBACK_NOTE if fallback else "国家法定工作日")
+            + (f"；跳过{'、'.join(holidays)}" if holidays else "")
         )
         return Deadline(at=self._at_close(day), rule=rule, fallback=fallback, skipped=skipped)
 

@@ -31,8 +31,9 @@ WHERE tasks.last_seq <= excluded.last_seq
 """
 
 _INSERT_EVENT = """
-INSERT INTO task_events (task_id, seq, at, kind, stage, unit, actor, detail, level, deadline)
-VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)
+INSERT INTO task_events (task_id, seq, at, kind, stage, unit, actor, detail, level, deadline,
+                         role, via, stand_in_for)
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)
 ON CONFLICT (task_id, seq) DO NOTHING
 """
 
@@ -70,6 +71,9 @@ class LedgerActivities:
                             e.detail,
                             e.level,
                             e.deadline,
+                            e.role,
+                            e.via.value if e.via else None,
+                            e.stand_in_for,
                         )
                         for e in batch.events
                     ],
@@ -130,9 +134,11 @@ async def open_task_counts(pool: asyncpg.Pool) -> dict[tuple[str, str], int]:
 
 
 async def task_history(pool: asyncpg.Pool, task_id: str) -> list[dict[str, object]]:
-    """The task's timeline as the ledger has it, oldest first."""
+    """The task's timeline as the ledger has it, oldest first: who acted (`actor`, a person
+    id), in which role, for which unit, how (`via`) and for whom they stood in."""
     rows = await pool.fetch(
-        "SELECT seq, at, kind, stage, unit, actor, detail, level, deadline "
+        "SELECT seq, at, kind, stage, unit, actor, role, via, stand_in_for, detail, level, "
+        "deadline "
         "FROM task_events WHERE task_id = $1 ORDER BY seq",
         task_id,
     )

@@ -8,8 +8,12 @@ from pathlib import Path
 import asyncpg
 from asyncpg.pool import PoolConnectionProxy
 
-# deploy/migrations in a checkout; DUBAN_MIGRATIONS_DIR where the files are shipped elsewhere.
-DEFAULT_DIR = Path(__file__).resolve().parent.parent / "deploy" / "migrations"
+# The same files in both places: deploy/migrations in a checkout (and an editable install),
+# activities/schema in an installed wheel (pyproject.toml ships deploy/migrations there).
+# DUBAN_MIGRATIONS_DIR, when set, overrides both.
+_CHECKOUT_DIR = Path(__file__).resolve().parent.parent / "deploy" / "migrations"
+_PACKAGED_DIR = Path(__file__).resolve().parent / "schema"
+DEFAULT_DIR = _PACKAGED_DIR if _PACKAGED_DIR.is_dir() else _CHECKOUT_DIR
 _LOCK_KEY = 0x647562616E  # "duban": one migrator at a time, whatever the number of workers
 
 

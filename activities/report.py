@@ -1,10 +1,16 @@
 """The monthly written report per unit (S1 第八条: weekly by SMS, monthly in writing), from
-the ledger: every task the unit leads, how it stands, and what happened that month."""
+the ledger: every task the unit leads, how it stands, and what happened that month.
+
+Every text cell is inert whatever the ledger holds: one that a spreadsheet would take for a
+formula (it begins with = + - @, a tab or a carriage return) gets a leading single quote
+(OWASP, "CSV Injection"), and control characters, which a workbook cannot hold (openpyxl's
+IllegalCharacterError: an ANSI escape in a title recorded before they were refused), go."""
 
 from __future__ import annotations
 
 import csv
 import io
+import re
 from datetime import date, datetime
 
 import asyncpg
@@ -42,12 +48,27 @@ async def monthly_rows(pool: asyncpg.Pool, unit: str, month: date) -> list[dict[
     return [dict(r) for r in rows]
 
 
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+# What no cell of a report keeps: C0 controls but tab and line ends (the ones a workbook
+# refuses, openpyxl.cell.cell.ILLEGAL_CHARACTERS_RE), DEL and C1, bidirectional overrides.
+_UNKEPT = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
+
+
+def cell(value: object) -> object:
+    """A value as a report's cell may hold it: text without control characters, and never
+    read as a formula; numbers and dates as they are."""
+    if not isinstance(value, str):
+        return value
+    text = _UNKEPT.sub("", value)
+    return "'" + text if text.startswith(_FORMULA_START) else text
+
+
 def to_csv(rows: list[dict[str, object]]) -> bytes:
     out = io.StringIO()
     writer = csv.writer(out)
     writer.writerow([label for _, label in COLUMNS])
     for row in rows:
-        writer.writerow(["" if row[key] is None else row[key] for key, _ in COLUMNS])
+        writer.writerow(["" if row[key] is None else cell(row[key]) for key, _ in COLUMNS])
     return ("\ufeff" + out.getvalue()).encode()  # a BOM, so Excel opens the Chinese right
 
 
@@ -58,11 +79,11 @@ def to_xlsx(rows: list[dict[str, object]], unit: str, month: date) -> bytes:
     sheet = book.active
     assert sheet is not None
     sheet.title = f"{month:%Y-%m}"
-    sheet.append([f"{unit} {month:%Y年%m月} 督办任务执行情况"])
+    sheet.append([cell(f"{unit} {month:%Y年%m月} 督办任务执行情况")])
     sheet.append([label for _, label in COLUMNS])
     for row in rows:
         values = [row[key] for key, _ in COLUMNS]
-        sheet.append([_plain(v) for v in values])
+        sheet.append([cell(_plain(v)) for v in values])
     out = io.BytesIO()
     book.save(out)
     return out.getvalue()

@@ -1,10 +1,13 @@
 """The bare workflows' worker and activities. `python -m bench.bare_worker ADDRESS
-TASK_QUEUE DATABASE_URL` runs it in a process of its own, for the open-tasks scenario's
-resident-memory figure."""
+TASK_QUEUE DATABASE_URL [RAN_FILE]` runs it in a process of its own, for the open-tasks
+scenario's resident-memory figure and for the scenarios with more than one worker
+(bench.fleet); given RAN_FILE, it appends there when each no-op ran, as the bench reads
+RAN in its own process."""
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import signal
 import sys
 import time
@@ -16,7 +19,8 @@ from temporalio.client import Client
 from temporalio.worker import Worker
 
 from bench import bare
-from worker.main import SANDBOX, compile_for_sandbox, connect
+from worker.client import connect
+from worker.main import SANDBOX, compile_for_sandbox
 from worker.settings import Settings
 
 # When each no-op activity ran, by key: the starts scenario reads it in this process.
@@ -57,7 +61,26 @@ def bare_worker(client: Client, task_queue: str, pool: asyncpg.Pool) -> Worker:
     )
 
 
-async def _main(address: str, task_queue: str, database_url: str) -> None:
+async def flush_ran(path: Path, stop: asyncio.Event, every: float = 0.2) -> None:
+    """Append `key<TAB>epoch seconds` for each no-op run since the last flush, every
+    `every` seconds and once more when stopped; the activity itself stays a no-op."""
+    written = 0
+    with path.open("a") as out:
+        while True:
+            stopping = stop.is_set()
+            items = list(RAN.items())
+            out.writelines(f"{key}\t{at!r}\n" for key, at in items[written:])
+            out.flush()
+            written = len(items)
+            if stopping:
+                return
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(stop.wait(), every)
+
+
+async def _main(
+    address: str, task_queue: str, database_url: str, ran_file: str | None = None
+) -> None:
     client = await connect(address)
     stop = asyncio.Event()
     for sig in (signal.SIGINT, signal.SIGTERM):
@@ -66,8 +89,11 @@ async def _main(address: str, task_queue: str, database_url: str) -> None:
         asyncpg.create_pool(database_url, min_size=1, max_size=10) as pool,
         bare_worker(client, task_queue, pool),
     ):
-        await stop.wait()
+        if ran_file is None:
+            await stop.wait()
+        else:
+            await flush_ran(Path(ran_file), stop)
 
 
 if __name__ == "__main__":
-    asyncio.run(_main(*sys.argv[1:4]))
+    asyncio.run(_main(*sys.argv[1:5]))

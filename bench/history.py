@@ -22,7 +22,6 @@ from typing import Any
 from temporalio.api.enums.v1 import IndexedValueType
 from temporalio.api.operatorservice.v1 import AddSearchAttributesRequest
 from temporalio.client import Client, WorkflowHandle
-from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.testing import WorkflowEnvironment
 
 from bench import bare as bare_wf
@@ -30,10 +29,10 @@ from bench.bare_worker import bare_worker
 from bench.stack import Stack
 from bench.tasks import OFFICE, lead, spec, start_task
 from starter.stack import _binary
+from worker.client import DATA_CONVERTER
 from worker.main import build_worker
 from worker.settings import Settings
-from workflows.contracts import Message, TaskState
-from workflows.effects import SEARCH_ATTRIBUTES
+from workflows.contracts import SEARCH_ATTRIBUTES, Message, TaskState
 from workflows.policy import BUILTIN
 from workflows.task import TaskWorkflow
 
@@ -44,7 +43,7 @@ LIMIT = 4096
 async def time_skipping() -> AsyncIterator[WorkflowEnvironment]:
     env = await WorkflowEnvironment.start_time_skipping(
         test_server_existing_path=_binary("temporal-test-server"),
-        data_converter=pydantic_data_converter,
+        data_converter=DATA_CONVERTER,
     )
     try:
         attributes = {

@@ -1,4 +1,4 @@
-"""One table for the five scenarios: duban's figure, the bare figure, their ratio and the
+"""One table for every scenario: duban's figure, the bare figure, their ratio and the
 target; and the same as JSON in bench/results/<date>.json."""
 
 from __future__ import annotations
@@ -12,7 +12,21 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
+from bench.stats import ms_per_task
+
 RESULTS = Path(__file__).parent / "results"
+SCENARIOS = (
+    "starts",
+    "storm",
+    "signoff",
+    "signoff-http",
+    "open",
+    "history",
+    "board",
+    "codec",
+    "growth",
+    "workers",
+)
 
 Row = tuple[str, str, str, str, str, str]
 
@@ -100,6 +114,12 @@ def rows(results: dict[str, Any]) -> list[Row]:
                     target,
                 )
             )
+    if "signoff-http" in r:
+        out += _signoff_http(r["signoff-http"])
+    if "codec" in r:
+        from bench.codec import rows as codec_rows  # it imports this module
+
+        out += codec_rows(r["codec"])
     if "open" in r:
         s = r["open"]
         d, b = s["duban"], s["bare"]
@@ -191,6 +211,154 @@ def rows(results: dict[str, Any]) -> list[Row]:
                     "",
                 )
             )
+    if "board" in r:
+        out += _board(r["board"])
+    if "growth" in r:
+        out += _growth(r["growth"])
+    if "workers" in r:
+        out += _workers(r["workers"])
+    return out
+
+
+def _growth(s: dict[str, Any]) -> list[Row]:
+    """Time per task at each size, and each size's against the smallest: flat stays near
+    1.00×. The dev server's CPU over the same wall time (in cores) says how near the
+    ceiling the run was."""
+    out: list[Row] = []
+    for kind, what, label in (
+        ("storm", "tasks", "storm ({} tasks)"),
+        ("starts", "starters", "starts ({} starters)"),
+    ):
+        points = s[kind]
+        first = points[0]
+        d0, b0 = ms_per_task(first, "duban"), ms_per_task(first, "bare")
+        figure = "ms per task (last s / tasks)" if kind == "storm" else "ms per task recorded"
+        for p in points:
+            d, b = ms_per_task(p, "duban"), ms_per_task(p, "bare")
+            cpu = (
+                f"server CPU {p['duban']['server_cpu_share']:.2f} / "
+                f"{p['bare']['server_cpu_share']:.2f} core"
+            )
+            against = (
+                f"vs {first[what]}: {_ratio(d, d0)} / {_ratio(b, b0)}; " if p is not first else ""
+            )
+            out.append(
+                (
+                    f"8 growth: {label.format(p[what])}",
+                    figure,
+                    _num(d),
+                    _num(b),
+                    _ratio(d, b),
+                    against + cpu,
+                )
+            )
+    return out
+
+
+def _workers(s: dict[str, Any]) -> list[Row]:
+    """One worker process and two on one task queue: each figure, and two against one."""
+    out: list[Row] = []
+    one = s["runs"][0]
+    for run in s["runs"]:
+        k = run["processes"]
+        figures = (
+            (f"storm ({s['tasks']} tasks)", "p50 s after deadline", "storm", "p50"),
+            (f"storm ({s['tasks']} tasks)", "max s after deadline", "storm", "max"),
+            (f"starts ({s['seconds']:.0f}s)", "tasks/s", "starts", "per_second"),
+        )
+        for label, figure, kind, key in figures:
+            d, b = run[kind]["duban"][key], run[kind]["bare"][key]
+            d1, b1 = one[kind]["duban"][key], one[kind]["bare"][key]
+            against = f"vs 1 process: {_ratio(d, d1)} / {_ratio(b, b1)}" if run is not one else ""
+            if key != "p50":  # the storm's drain and the starts' window
+                cpu = (
+                    f"server CPU {run[kind]['duban']['server_cpu_share']:.2f} / "
+                    f"{run[kind]['bare']['server_cpu_share']:.2f} core"
+                )
+                against = f"{against}; {cpu}" if against else cpu
+            out.append(
+                (
+                    f"9 workers: {k} process{'es' if k > 1 else ''}, {label}",
+                    figure,
+                    _num(d),
+                    _num(b),
+                    _ratio(d, b),
+                    against,
+                )
+            )
+    return out
+
+
+def _board(s: dict[str, Any]) -> list[Row]:
+    """GET /board and the workbook through `duban serve`, signed in as the office; issue
+    15's target: the board within a second. No bare side: Temporal has no board."""
+    n = s["seeded"]["tasks"]
+    out: list[Row] = []
+    for key, label, target in (
+        ("page_year", "GET /board, the year", True),
+        ("page_quarter", "GET /board, the quarter", True),
+        ("xlsx_year", "annual workbook", False),
+        ("xlsx_quarter", "quarterly workbook", False),
+    ):
+        d = s[key]
+        for q in ("p50", "p99"):
+            met = f"p99 ≤ 1 s: {_met(d['p99'] <= 1.0)}" if target and q == "p99" else ""
+            out.append(
+                (f"6 board ({n} tasks)", f"{label} {q} ms", _num(d[q] * 1000), "—", "—", met)
+            )
+    return out
+
+
+def _failed(scenario: str, d: dict[str, Any]) -> Row:
+    """Sign-offs not accepted (timed all the same): how many, and why."""
+    why = "; ".join(f"{n}× {reason}" for reason, n in d["failed"].items())
+    return (scenario, "not accepted", f"{sum(d['failed'].values())} of {d['n']}", "", "", why)
+
+
+def _signoff_http(s: dict[str, Any]) -> list[Row]:
+    """Through `duban serve` and through the CLI's client call, each against the bare
+    update of the same run; issue 17's target is ≤ 1.5× bare at p50 and p99."""
+    out: list[Row] = []
+    b = s["bare"]
+    for side, label in (("http", "through HTTP"), ("cli", "CLI's client call")):
+        d = s[side]
+        for q in ("p50", "p99"):
+            out.append(
+                (
+                    f"3 sign-off {label} ({s['senders']} senders)",
+                    f"{q} ms",
+                    _num(d[q] * 1000),
+                    _num(b[q] * 1000),
+                    _ratio(d[q], b[q]),
+                    f"{q} ≤ 1.5× bare: {_met(d[q] <= 1.5 * b[q])}",
+                )
+            )
+    for side, label in (("http", "through HTTP"), ("cli", "CLI's client call"), ("bare", "")):
+        failed = s[side].get("failed")
+        if failed:
+            out.append(_failed(f"3 sign-off {label or 'bare'} ({s['senders']} senders)", s[side]))
+    # CPU time per sign-off by process, and the total's ratio to bare (whose side has no
+    # HTTP service: its column names the bench process and Temporal only).
+    bare_cpu = b.get("cpu_ms_per_request", {})
+    for side, label in (("http", "through HTTP"), ("cli", "CLI's client call")):
+        mine = s[side].get("cpu_ms_per_request", {})
+        # the bare side's processes first; the HTTP service only where it served
+        names = [k for k in mine if k in bare_cpu] + [
+            k for k in mine if k not in bare_cpu and side == "http"
+        ]
+        cpu = {k: mine[k] for k in names}
+        if not cpu:
+            continue
+        out.append(
+            (
+                f"3 sign-off {label} ({s['senders']} senders)",
+                "CPU ms per sign-off (" + " / ".join(cpu) + ")",
+                " / ".join(_num(v) for v in cpu.values()),
+                " / ".join(_num(bare_cpu[k]) for k in cpu if k in bare_cpu),
+                _ratio(sum(cpu.values()), sum(bare_cpu.values())),
+                "",
+            )
+        )
     return out
 
 
@@ -204,9 +372,18 @@ def markdown(r: dict[str, Any]) -> str:
 
 
 def write(r: dict[str, Any]) -> Path:
+    """This run's figures into the day's file. A scenario another run measured that day
+    stays, marked with the run it came from; one this run measured replaces it."""
     RESULTS.mkdir(exist_ok=True)
     path = RESULTS / f"{date.today().isoformat()}.json"
-    path.write_text(json.dumps(r, indent=2, ensure_ascii=False, default=str) + "\n")
+    merged: dict[str, Any] = json.loads(path.read_text()) if path.exists() else {}
+    if merged and merged.get("when") != r["when"]:
+        earlier = {k: merged.get(k) for k in ("when", "command", "n")}
+        for name in SCENARIOS:
+            if isinstance(merged.get(name), dict):
+                merged[name].setdefault("run", earlier)
+    merged.update(r)
+    path.write_text(json.dumps(merged, indent=2, ensure_ascii=False, default=str) + "\n")
     return path
 
 

@@ -1,10 +1,14 @@
 """The stack a bench runs on: its own dev server (file DB) and PostgreSQL, as `duban up`
-starts them, in a temporary directory, plus a loopback webhook peer for notices."""
+starts them, in a temporary directory, plus a loopback webhook peer for notices; and, for
+the scenarios that call it, the HTTP service as `duban serve` runs it."""
 
 from __future__ import annotations
 
 import asyncio
+import base64
 import contextlib
+import os
+import secrets
 import socket
 import subprocess
 import sys
@@ -14,11 +18,13 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import asyncpg
+import httpx
 from temporalio.client import Client
 
 from bench.proc import find
 from starter.stack import _wait_for_temporal, embedded_postgres, temporal_dev_server
-from worker.main import connect, open_pool
+from worker.client import connect
+from worker.main import open_pool
 
 
 def free_port() -> int:
@@ -75,8 +81,69 @@ async def _wait_for_port(url: str, timeout: float = 20.0) -> None:
         await asyncio.sleep(0.1)
 
 
+@dataclass
+class Served:
+    url: str
+    pid: int
+
+
+@contextlib.asynccontextmanager
+async def duban_serve(stack: Stack, task_queue: str) -> AsyncIterator[Served]:
+    """`duban serve` in a process of its own, as production runs it (its access log and
+    all, to serve.log), against this stack; yielded once /readyz says Temporal and
+    PostgreSQL answer."""
+    port = free_port()
+    env = {
+        **os.environ,
+        "TEMPORAL_ADDRESS": stack.address,
+        "DUBAN_DATABASE_URL": stack.database_url,
+        "DUBAN_TASK_QUEUE": task_queue,
+        "DUBAN_DATA_DIR": str(stack.directory),
+    }
+    duban = Path(sys.executable).parent / "duban"
+    with (stack.directory / "serve.log").open("ab") as log:
+        process = subprocess.Popen(
+            [str(duban), "serve", "--host", "127.0.0.1", "--port", str(port)],
+            stdout=log,
+            stderr=log,
+            env=env,
+        )
+        try:
+            url = f"http://127.0.0.1:{port}"
+            await _wait_for_ready(url, process)
+            yield Served(url, process.pid)
+        finally:
+            process.terminate()  # SIGTERM: it finishes the requests in flight and exits
+            await asyncio.to_thread(process.wait, 30)
+
+
+async def _wait_for_ready(url: str, process: subprocess.Popen[bytes], timeout: float = 60) -> None:
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout
+    async with httpx.AsyncClient(base_url=url, timeout=5) as http:
+        while True:
+            if process.poll() is not None:
+                raise RuntimeError(f"duban serve exited with {process.returncode} (see serve.log)")
+            with contextlib.suppress(httpx.TransportError):
+                if (await http.get("/readyz")).status_code == 200:
+                    return
+            if loop.time() > deadline:
+                raise RuntimeError(f"duban serve was not ready on {url} within {timeout:.0f}s")
+            await asyncio.sleep(0.2)
+
+
+def payload_keys() -> None:
+    """Payloads are sealed (worker.codec) as in production: with a key of the bench's own
+    in DUBAN_CODEC_KEYS unless one is given, set before any client reads its settings and
+    inherited by every process the bench starts."""
+    if not (os.environ.get("DUBAN_CODEC_KEYS") or os.environ.get("DUBAN_CODEC_KEY_FILE")):
+        key = base64.b64encode(secrets.token_bytes(32)).decode()
+        os.environ["DUBAN_CODEC_KEYS"] = f"bench:{key}"
+
+
 @contextlib.asynccontextmanager
 async def bench_stack(keep: Path | None = None) -> AsyncIterator[Stack]:
+    payload_keys()
     with contextlib.ExitStack() as stack:
         if keep is None:
             directory = Path(

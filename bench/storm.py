@@ -14,7 +14,13 @@ Steady state: tasks whose receive window is a plain 60s, started evenly over a m
 each falls due at its own moment; the latency is from each task's own deadline.
 
 The figure is when the level-1 escalation notice to the lead unit is recorded delivered in
-the outbox (notifications.delivered_at); bare, when its one activity's row is written."""
+the outbox (notifications.delivered_at); bare, when its one activity's row is written. The
+storm keeps every task's figure too (`samples`, seconds after the instant, sorted), for the
+chart of their distribution (bench/charts.py); and the dev server's CPU time from the
+instant to the last notice, as a share of one core (`server_cpu_share`).
+
+`duban_side` and `bare_side` take the task count and where the workers run (bench.fleet),
+for the growth and workers scenarios."""
 
 from __future__ import annotations
 
@@ -26,6 +32,8 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from bench import bare as bare_wf
+from bench.fleet import IN_PROCESS, Fleet
+from bench.proc import cpu_seconds
 from bench.stack import Stack
 from bench.stats import summary
 from bench.tasks import (
@@ -61,7 +69,32 @@ async def _notices(stack: Stack, like: str) -> dict[str, float]:
     return {r["task_id"]: float(r["at"]) for r in rows}
 
 
-async def _duban(stack: Stack, n: int) -> dict[str, Any]:
+class _Drain:
+    """From the instant (slept until) to the last figure: the dev server's CPU time over
+    that wall time, a share of one core."""
+
+    def __init__(self, stack: Stack) -> None:
+        self.pid = stack.temporal_pid()
+        self.cpu, self.at = 0.0, 0.0
+
+    async def at_instant(self, instant: datetime) -> None:
+        await asyncio.sleep(max(0.0, (instant - datetime.now(UTC)).total_seconds()))
+        self.cpu, self.at = cpu_seconds(self.pid), time.monotonic()
+
+    def share(self) -> float:
+        return round((cpu_seconds(self.pid) - self.cpu) / (time.monotonic() - self.at), 3)
+
+
+def _figures(late: list[float], drain: _Drain, samples: bool) -> dict[str, Any]:
+    figures: dict[str, Any] = {**summary(late), "server_cpu_share": drain.share()}
+    if samples:
+        figures["samples"] = sorted(round(x, 3) for x in late)
+    return figures
+
+
+async def duban_side(
+    stack: Stack, n: int, *, fleet: Fleet = IN_PROCESS, samples: bool = False
+) -> dict[str, Any]:
     prefix = f"STORM-{uuid.uuid4().hex[:6]}-"
     like = prefix + "%"
     queue = f"storm-{uuid.uuid4().hex[:8]}"
@@ -69,7 +102,7 @@ async def _duban(stack: Stack, n: int) -> dict[str, Any]:
     due = (datetime.now(OFFICE_TZ) + timedelta(minutes=20)).date()
     ids = [f"{prefix}{i:05d}" for i in range(n)]
     t0 = time.monotonic()
-    async with duban_worker(stack, queue):
+    async with fleet.duban(stack, queue):
         await for_each(ids, lambda i: start_task(stack.client, spec(i, due=due), queue), LANES)
         await _send_all(stack, ids, "receive", lead())
         await _send_all(stack, ids, "deploy", lead())
@@ -83,7 +116,7 @@ async def _duban(stack: Stack, n: int) -> dict[str, Any]:
     if instant.astimezone(OFFICE_TZ).date() != due:
         raise RuntimeError("storm: the setup ran past the tasks' due date; run it again")
     closing = instant.astimezone(OFFICE_TZ).time()
-    async with duban_worker(stack, queue, closing_time=closing):
+    async with fleet.duban(stack, queue, closing_time=closing):
         await _send_all(stack, ids, "report", lead("实施计划", kind="plan"))
 
         async def all_set() -> bool:
@@ -101,21 +134,26 @@ async def _duban(stack: Stack, n: int) -> dict[str, Any]:
             "deadline was set); run it again",
         )
         spare = (instant - datetime.now(UTC)).total_seconds()
+        drain = _Drain(stack)
+        await drain.at_instant(instant)
 
         async def all_told() -> bool:
             return len(await _notices(stack, like)) >= n
 
-        await wait_for(all_told, 600 + spare, "storm: every level-1 notice", every=0.5)
+        await wait_for(all_told, 600, "storm: every level-1 notice", every=0.5)
         told = await _notices(stack, like)
-    late = [at - instant.timestamp() for at in told.values()]
-    return {"tasks": n, "setup_s": round(setup, 1), "spare_s": round(spare, 1), **summary(late)}
+        late = [at - instant.timestamp() for at in told.values()]
+        figures = _figures(late, drain, samples)
+    return {"tasks": n, "setup_s": round(setup, 1), "spare_s": round(spare, 1), **figures}
 
 
-async def _bare(stack: Stack, n: int) -> dict[str, Any]:
+async def bare_side(
+    stack: Stack, n: int, *, fleet: Fleet = IN_PROCESS, samples: bool = False
+) -> dict[str, Any]:
     prefix = f"BSTORM-{uuid.uuid4().hex[:6]}-"
     queue = f"bare-storm-{uuid.uuid4().hex[:8]}"
     keys = [f"{prefix}{i:05d}" for i in range(n)]
-    async with bare(stack, queue):
+    async with fleet.bare(stack, queue):
         instant = datetime.now(UTC) + timedelta(seconds=max(15.0, n / 10))
         instant = instant.replace(microsecond=0)
         await for_each(
@@ -128,13 +166,16 @@ async def _bare(stack: Stack, n: int) -> dict[str, Any]:
         spare = (instant - datetime.now(UTC)).total_seconds()
         if spare <= 0:
             raise RuntimeError("bare storm: the starts ran past the instant")
+        drain = _Drain(stack)
+        await drain.at_instant(instant)
 
         async def all_marked() -> bool:
             return await count(stack.pool, MARKS, prefix + "%") >= n
 
-        await wait_for(all_marked, 600 + spare, "bare storm: every row", every=0.5)
+        await wait_for(all_marked, 600, "bare storm: every row", every=0.5)
         late = await _marks(stack, prefix, instant.timestamp())
-    return {"tasks": n, "spare_s": round(spare, 1), **summary(late)}
+        figures = _figures(late, drain, samples)
+    return {"tasks": n, "spare_s": round(spare, 1), **figures}
 
 
 MARKS = "SELECT count(*) FROM bench_marks WHERE key LIKE $1"
@@ -211,6 +252,9 @@ async def _bare_steady(stack: Stack, m: int) -> dict[str, Any]:
 async def run(stack: Stack, n: int) -> dict[str, Any]:
     m = max(10, n // 10)
     return {
-        "storm": {"duban": await _duban(stack, n), "bare": await _bare(stack, n)},
+        "storm": {
+            "duban": await duban_side(stack, n, samples=True),
+            "bare": await bare_side(stack, n, samples=True),
+        },
         "steady": {"duban": await _duban_steady(stack, m), "bare": await _bare_steady(stack, m)},
     }

@@ -19,8 +19,7 @@ from bench.bare_worker import bare_worker
 from bench.stack import Stack
 from worker.main import build_worker
 from worker.settings import Settings
-from workflows.contracts import Message, TaskSpec, TaskStart
-from workflows.effects import LEAD_UNIT, STAGE
+from workflows.contracts import LEAD_UNIT, STAGE, Message, TaskSpec, TaskStart
 from workflows.policy import BUILTIN, Policy
 from workflows.task import TaskWorkflow
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from datetime import date, datetime, timedelta
-from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -12,14 +11,14 @@ from temporalio.client import Client
 
 from activities.calendar import WorkingCalendar, classify, library_knows
 from activities.calendar_store import import_days, year_overrides
-from starter.calendarfile import read_calendar
+from starter.calendarfile import CalendarRow
 from workflows.contracts import DeadlineRequest
 from workflows.errors import DubanError
 from workflows.task import TaskWorkflow
 
 
-async def import_calendar(pool: asyncpg.Pool, path: Path) -> tuple[int, list[int]]:
-    rows = read_calendar(path)
+async def import_calendar(pool: asyncpg.Pool, rows: list[CalendarRow]) -> tuple[int, list[int]]:
+    """The rows of a calendar file (read_calendar) into the operators' table."""
     count = await import_days(pool, [(r.day, r.kind, r.name) for r in rows])
     return count, sorted({r.day.year for r in rows})
 

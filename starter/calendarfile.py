@@ -1,20 +1,21 @@
-"""Read a calendar file: CSV rows `date,kind[,name]`, or the State Council's yearly list
-typed in as YAML. Every row is checked; one bad row refuses the whole file."""
+"""Read a calendar file: CSV rows `date,kind[,name]` (UTF-8, with or without a BOM, or
+GB18030, as spreadsheets save them), or the State Council's yearly list typed in as YAML.
+Every row is checked; one bad row refuses the whole file."""
 
 from __future__ import annotations
 
-import csv
-import io
 from dataclasses import dataclass
 from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
 
-import yaml
-
+from starter.located import at
+from starter.safefile import CALENDAR, csv_rows, load_yaml
+from workflows import limits
 from workflows.errors import DubanError
 
 KINDS = {"workday": "workday", "holiday": "holiday", "上班": "workday", "休息": "holiday"}
+HEADERS = ("date", "日期")
 
 
 @dataclass(frozen=True)
@@ -26,46 +27,63 @@ class CalendarRow:
 
 
 def _day(text: Any, where: str) -> date:
+    """A day of the years the calendar counts (workflows.limits: 2004 to 2099)."""
     if isinstance(text, date):
-        return text
-    try:
-        return date.fromisoformat(str(text).strip())
-    except ValueError:
-        raise DubanError(f"{where}: {str(text).strip()!r} is not a date (YYYY-MM-DD)") from None
+        day = text
+    else:
+        try:
+            day = date.fromisoformat(str(text).strip())
+        except ValueError:
+            shown = str(text).strip()[:40]
+            raise DubanError(f"{where}: {shown!r} is not a date (YYYY-MM-DD)") from None
+    problem = limits.date_problem("date", day)
+    if problem is not None:
+        raise DubanError(f"{where}: {problem}")
+    return day
+
+
+def _name(text: Any, where: str) -> str:
+    if not isinstance(text, str | int):
+        raise DubanError(f"{where}: the name must be text")
+    problem = limits.text_problem("name", str(text).strip(), limits.MAX_NAME)
+    if problem is not None:
+        raise DubanError(f"{where}: {problem}")
+    return str(text).strip()
 
 
 def _kind(text: Any, where: str) -> str:
     kind = KINDS.get(str(text).strip().lower())
     if kind is None:
-        raise DubanError(f"{where}: kind {str(text).strip()!r}: use workday or holiday")
+        shown = str(text).strip()[:40]
+        raise DubanError(f"{where}: kind {shown!r}: use workday or holiday")
     return kind
 
 
-def _csv_rows(path: Path, text: str) -> list[CalendarRow]:
-    rows = []
-    for number, fields in enumerate(csv.reader(io.StringIO(text)), start=1):
+def _csv_rows(path: Path) -> list[CalendarRow]:
+    rows: list[CalendarRow] = []
+    for number, fields in csv_rows(path, CALENDAR):
         if not fields or not "".join(fields).strip() or fields[0].strip().startswith("#"):
             continue
-        if number == 1 and fields[0].strip().lower() == "date":
+        if not rows and fields[0].strip().lower() in HEADERS:
             continue  # a header row
         where = f"{path}:{number}"
         if len(fields) < 2 or len(fields) > 3:
             raise DubanError(f"{where}: write date,kind[,name]")
-        name = fields[2].strip() if len(fields) == 3 else ""
+        name = _name(fields[2], where) if len(fields) == 3 else ""
         rows.append(CalendarRow(_day(fields[0], where), _kind(fields[1], where), name, number))
     return rows
 
 
-def _yaml_rows(path: Path, text: str) -> list[CalendarRow]:
-    try:
-        data = yaml.safe_load(text)
-    except yaml.YAMLError as err:
-        raise DubanError(f"{path}: not valid YAML: {err}".splitlines()[0]) from err
+def _yaml_rows(path: Path) -> list[CalendarRow]:
+    data = load_yaml(path, CALENDAR)
     if not isinstance(data, dict) or not ({"holidays", "workdays"} & data.keys()):
         raise DubanError(f"{path}: give `holidays:` and/or `workdays:` lists")
+    for key in ("holidays", "workdays"):
+        if not isinstance(data.get(key) or [], list):
+            raise DubanError(at(path, data, f"{key}: give a list", key=key))
     rows: list[CalendarRow] = []
     for n, item in enumerate(data.get("holidays") or [], start=1):
-        where = f"{path}: holidays[{n}]"
+        where = at(path, item, f"holidays[{n}]")
         if not isinstance(item, dict) or "from" not in item:
             raise DubanError(f"{where}: write {{name: 春节, from: YYYY-MM-DD, to: YYYY-MM-DD}}")
         first = _day(item["from"], where)
@@ -74,25 +92,21 @@ def _yaml_rows(path: Path, text: str) -> list[CalendarRow]:
             raise DubanError(f"{where}: {first} to {last} is not a holiday period")
         day = first
         while day <= last:
-            rows.append(CalendarRow(day, "holiday", str(item.get("name", "")), n))
+            rows.append(CalendarRow(day, "holiday", _name(item.get("name", ""), where), n))
             day += timedelta(days=1)
     for n, item in enumerate(data.get("workdays") or [], start=1):
-        where = f"{path}: workdays[{n}]"
+        where = at(path, item, f"workdays[{n}]")
         if isinstance(item, dict):
-            rows.append(
-                CalendarRow(_day(item.get("date"), where), "workday", str(item.get("name", "")), n)
-            )
+            name = _name(item.get("name", ""), where)
+            rows.append(CalendarRow(_day(item.get("date"), where), "workday", name, n))
         else:
             rows.append(CalendarRow(_day(item, where), "workday", "调休上班", n))
     return rows
 
 
 def read_calendar(path: Path) -> list[CalendarRow]:
-    try:
-        text = path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as err:
-        raise DubanError(f"{path}: cannot read the calendar file: {err}") from err
-    rows = _yaml_rows(path, text) if path.suffix in (".yaml", ".yml") else _csv_rows(path, text)
+    yaml = path.suffix.lower() in (".yaml", ".yml")
+    rows = _yaml_rows(path) if yaml else _csv_rows(path)
     if not rows:
         raise DubanError(f"{path}: no calendar rows")
     seen: dict[date, CalendarRow] = {}

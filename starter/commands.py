@@ -2,20 +2,22 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
+import random
 import sys
-from datetime import UTC, date, datetime
+import uuid
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 from temporalio.client import (
     Client,
-    WorkflowExecutionStatus,
     WorkflowHandle,
     WorkflowUpdateFailedError,
+    WorkflowUpdateRPCTimeoutOrCancelledError,
 )
 from temporalio.common import (
-    SearchAttributeKey,
     SearchAttributePair,
     TypedSearchAttributes,
     WorkflowIDConflictPolicy,
@@ -23,11 +25,29 @@ from temporalio.common import (
 )
 from temporalio.exceptions import WorkflowAlreadyStartedError
 from temporalio.service import RPCError, RPCStatusCode
+from temporalio.workflow import UpdateMethodMultiParam
 
 from starter.taskfile import load_task
-from workflows.contracts import TERMINAL_STAGES, Accepted, Envelope, Message, TaskState
-from workflows.effects import LEAD_UNIT, LIGHT, STAGE
+from workflows.contracts import (
+    ASSIGNING_UNIT,
+    CO_UNITS,
+    LEAD_UNIT,
+    LEVEL,
+    LIGHT,
+    NEXT_DEADLINE,
+    STAGE,
+    TERMINAL_STAGES,
+    URGENCY,
+    URGENCY_RANK,
+    Accepted,
+    Envelope,
+    Message,
+    TaskSpec,
+    TaskStart,
+    TaskState,
+)
 from workflows.errors import DubanError
+from workflows.names import Action, Stage
 from workflows.task import TaskWorkflow
 from workflows.windows import OFFICE_TZ, local
 
@@ -36,10 +56,24 @@ def today() -> date:
     return datetime.now(OFFICE_TZ).date()
 
 
-async def start_task(client: Client, path: Path, task_queue: str, by: str) -> str:
-    from workflows.contracts import TaskStart
+class NoSuchTask(DubanError):
+    """No task has this id."""
 
+
+class TaskExists(DubanError):
+    """A task with this id was started before."""
+
+
+async def start_task(client: Client, path: Path, task_queue: str, by: str) -> str:
     spec = load_task(path, today())
+    try:
+        return await start_spec(client, spec, task_queue, by)
+    except TaskExists as err:
+        raise TaskExists(f"{path}: {err}") from err
+
+
+async def start_spec(client: Client, spec: TaskSpec, task_queue: str, by: str) -> str:
+    """Start the task's workflow; TaskExists when its id was used before."""
     due = str(spec.due) if spec.due else "无"
     details = (
         f"**来源** {spec.source}  \n**交办单位** {spec.assigning_unit}  \n"
@@ -57,47 +91,187 @@ async def start_task(client: Client, path: Path, task_queue: str, by: str) -> st
             static_summary=f"{spec.title}｜牵头 {spec.lead_unit}｜时限 {due}",
             static_details=details,
             memo={"title": spec.title},
-            search_attributes=TypedSearchAttributes(
-                [
-                    SearchAttributePair(STAGE, "assigned"),
-                    SearchAttributePair(LEAD_UNIT, spec.lead_unit),
-                ]
-            ),
+            search_attributes=initial_search_attributes(spec),
         )
     except WorkflowAlreadyStartedError as err:
-        raise DubanError(f"{path}: task {spec.id} already exists; nothing started") from err
+        raise TaskExists(f"task {spec.id} already exists; nothing started") from err
     return spec.id
 
 
-async def _handle(client: Client, task_id: str) -> WorkflowHandle[Any, Any]:
-    handle = client.get_workflow_handle(task_id)
-    try:
-        await handle.describe()
-    except RPCError as err:
-        if err.status == RPCStatusCode.NOT_FOUND:
-            raise DubanError(f"no task {task_id}") from err
-        raise
-    return handle
+def initial_search_attributes(spec: TaskSpec) -> TypedSearchAttributes:
+    """Everything a new task is found by from its first moment: its units, stage and urgency.
+    The workflow keeps stage, light and deadline current; the units never change."""
+    pairs: list[SearchAttributePair[Any]] = [
+        SearchAttributePair(STAGE, Stage.ASSIGNED.value),
+        SearchAttributePair(LEAD_UNIT, spec.lead_unit),
+        SearchAttributePair(ASSIGNING_UNIT, spec.assigning_unit),
+        SearchAttributePair(URGENCY, spec.urgency),
+    ]
+    if spec.co_units:
+        pairs.append(SearchAttributePair(CO_UNITS, list(spec.co_units)))
+    return TypedSearchAttributes(pairs)
+
+
+# Each message a person sends, and the workflow's update that takes it: the command line
+# and the HTTP service send through this one table.
+UPDATES: dict[Action, UpdateMethodMultiParam[[TaskWorkflow, Message], Accepted]] = {
+    Action.RECEIVE: TaskWorkflow.receive,
+    Action.DEPLOY: TaskWorkflow.deploy,
+    Action.REPORT: TaskWorkflow.report,
+    Action.VERIFY: TaskWorkflow.verify,
+    Action.REJECT: TaskWorkflow.reject,
+    Action.ACK: TaskWorkflow.ack,
+    Action.WITHDRAW: TaskWorkflow.withdraw,
+    Action.RAISE_URGENCY: TaskWorkflow.raise_urgency,
+    Action.DIFFICULTY: TaskWorkflow.difficulty,
+    Action.ANSWER_DIFFICULTY: TaskWorkflow.answer_difficulty,
+    Action.RESUME: TaskWorkflow.resume,
+    Action.REQUEST_EXTENSION: TaskWorkflow.request_extension,
+    Action.DECIDE_EXTENSION: TaskWorkflow.decide_extension,
+    Action.CONTRIBUTE: TaskWorkflow.contribute,
+    Action.DISAGREE: TaskWorkflow.disagree,
+    Action.RESOLVE: TaskWorkflow.resolve,
+}
+
+
+# A sender whose message the server turns away for load (more updates in flight on the
+# task than Temporal keeps: history.maxInFlightUpdates, 10 by default) waits and tries
+# again, with the same update id, so a retry is the same message, answered once. The waits
+# double from BUSY_FIRST_WAIT up to BUSY_MAX_WAIT, each drawn at random below that bound
+# ("full jitter": senders turned away together do not all come back together), and no new
+# try starts after BUSY_FOR seconds. A try turned away may still have left the update with
+# the task (an earlier try of the same id admitted, a refusal after it): the task is asked
+# then, and an update it holds is waited for up to BUSY_HELD_WAIT more seconds. One it does
+# not hold is "busy, not delivered" (and is not taken later); one it holds but has not
+# answered is "busy, delivered, not yet handled": Temporal keeps an update durably only
+# once the workflow accepts it, so the sender is told to look at the record before
+# sending it again.
+BUSY_FOR = 30.0
+BUSY_FIRST_WAIT = 0.5
+BUSY_MAX_WAIT = 8.0
+BUSY_HELD_WAIT = 10.0
+
+
+class TaskBusy(DubanError):
+    """The task had more messages at once than it takes, for longer than a sender waits.
+    `delivered`: the task held the message when last asked, but had not handled it."""
+
+    def __init__(self, task_id: str, delivered: bool = False) -> None:
+        if delivered:
+            reason = (
+                f"任务 {task_id} 正忙：消息已送达、尚未办理，请稍后查看任务记录，未见记录再重发"
+            )
+        else:
+            reason = f"任务 {task_id} 正忙：同一时间送来的消息太多，未能送达，请一分钟后再试"
+        super().__init__(reason)
+        self.delivered = delivered
+
+
+def turned_away(err: RPCError) -> bool:
+    """Temporal turned the update away for load: too many in flight on the task
+    (RESOURCE_EXHAUSTED), or aborted with the others it held when it turned one away, or
+    because no worker took the task's workflow task in time (UNAVAILABLE, "workflow update
+    was aborted"). The SDK has retried both for some seconds already; sending it again with
+    the same id is safe, as the same update is answered once."""
+    if err.status == RPCStatusCode.RESOURCE_EXHAUSTED:
+        return True
+    return err.status == RPCStatusCode.UNAVAILABLE and "update was aborted" in err.message
 
 
 async def send_message(
-    client: Client, task_id: str, action: str, message: Message, as_signal: bool
+    client: Client,
+    task_id: str,
+    action: Action | str,
+    message: Message,
+    as_signal: bool = False,
+    update_id: str | None = None,
+    busy_for: float = BUSY_FOR,
 ) -> Accepted | None:
-    handle = await _handle(client, task_id)
-    description = await handle.describe()
-    if description.status != WorkflowExecutionStatus.RUNNING:
-        state = await _query(handle)
-        stage = state.stage.value if state else description.status.name.lower()  # type: ignore[union-attr]
-        raise DubanError(f"task {task_id} is {stage}; it takes no more messages")
-    if as_signal:
-        await handle.signal(TaskWorkflow.message, Envelope(action=action, message=message))
-        return None
+    """Send the message as the update `action` (or a signal) in one call, straight to the
+    task; only when Temporal says no is the task looked at, to say why. Every update has an
+    id (`update_id`, the HTTP API's Idempotency-Key, or a new one), so a retry of the same
+    update is answered once; a task too busy to take it is tried again for `busy_for`
+    seconds, then TaskBusy."""
     try:
-        result: Accepted = await handle.execute_update(action, message, result_type=Accepted)
+        kind = Action(action)
+    except ValueError:
+        raise DubanError(f"no message {action!r}: one of {', '.join(UPDATES)}") from None
+    handle: WorkflowHandle[TaskWorkflow, TaskState] = client.get_workflow_handle(task_id)
+    update_id = update_id or f"{kind.value}-{uuid.uuid4()}"
+    loop = asyncio.get_running_loop()
+    give_up = loop.time() + busy_for
+    attempt = 0
+    while True:
+        try:
+            return await _send_once(handle, task_id, kind, message, as_signal, update_id)
+        except RPCError as err:
+            if not turned_away(err):
+                raise
+            if as_signal:
+                if loop.time() > give_up:
+                    raise TaskBusy(task_id) from err
+            elif loop.time() > give_up:
+                return await _held(handle, task_id, kind, update_id)
+            await asyncio.sleep(random.uniform(0, min(BUSY_MAX_WAIT, BUSY_FIRST_WAIT * 2**attempt)))
+            attempt += 1
+
+
+async def _held(
+    handle: WorkflowHandle[TaskWorkflow, TaskState], task_id: str, kind: Action, update_id: str
+) -> Accepted:
+    """The answer to an update turned away on its last try that the task holds after all
+    (an earlier try's), waited for up to BUSY_HELD_WAIT seconds; TaskBusy when it holds
+    none (nothing was delivered) or has not answered in that time (delivered, queued)."""
+    update = handle.get_update_handle_for(UPDATES[kind], update_id)
+    try:
+        return await update.result(rpc_timeout=timedelta(seconds=BUSY_HELD_WAIT))
     except WorkflowUpdateFailedError as err:
         reason = getattr(err.cause, "message", None) or str(err.cause)
         raise DubanError(f"refused: {reason}") from err
-    return result
+    except WorkflowUpdateRPCTimeoutOrCancelledError as err:
+        raise TaskBusy(task_id, delivered=True) from err
+    except RPCError as err:
+        if err.status == RPCStatusCode.NOT_FOUND:
+            raise TaskBusy(task_id) from err
+        raise
+
+
+async def _send_once(
+    handle: WorkflowHandle[TaskWorkflow, TaskState],
+    task_id: str,
+    kind: Action,
+    message: Message,
+    as_signal: bool,
+    update_id: str,
+) -> Accepted | None:
+    try:
+        if as_signal:
+            await handle.signal(TaskWorkflow.message, Envelope(action=kind, message=message))
+            return None
+        return await handle.execute_update(UPDATES[kind], message, id=update_id)
+    except WorkflowUpdateFailedError as err:
+        reason = getattr(err.cause, "message", None) or str(err.cause)
+        raise DubanError(f"refused: {reason}") from err
+    except RPCError as err:
+        if err.status != RPCStatusCode.NOT_FOUND:
+            raise
+        raise await _not_running(handle, task_id) from err
+
+
+async def _not_running(handle: WorkflowHandle[Any, Any], task_id: str) -> DubanError:
+    """Why a task took no message: there is no such task, or it is over."""
+    try:
+        description = await handle.describe()
+    except RPCError as err:
+        if err.status == RPCStatusCode.NOT_FOUND:
+            return NoSuchTask(f"no task {task_id}")
+        raise
+    state = await _query(handle)
+    if state is not None:
+        over = state.stage.value  # closed or withdrawn
+    else:  # ended by other means (terminated, timed out) or no worker to ask
+        over = description.status.name.lower() if description.status else "over"
+    return DubanError(f"task {task_id} is {over}; it takes no more messages")
 
 
 async def _query(handle: WorkflowHandle[Any, Any]) -> TaskState | None:
@@ -110,11 +284,17 @@ async def _query(handle: WorkflowHandle[Any, Any]) -> TaskState | None:
 
 async def show(client: Client, task_id: str) -> tuple[TaskState, str | None]:
     """The task's state, and the run that answered (the latest, after a continue-as-new)."""
-    handle = await _handle(client, task_id)
+    handle = client.get_workflow_handle(task_id)
+    try:
+        description = await handle.describe()
+    except RPCError as err:
+        if err.status == RPCStatusCode.NOT_FOUND:
+            raise NoSuchTask(f"no task {task_id}") from err
+        raise
     state = await _query(handle)
     if state is None:
         raise DubanError(f"task {task_id}: no worker answered; is `duban up` running?")
-    return state, (await handle.describe()).run_id
+    return state, description.run_id
 
 
 def show_json(state: TaskState, run_id: str | None = None) -> dict[str, Any]:
@@ -177,8 +357,10 @@ def explain_deadlines(state: TaskState) -> list[dict[str, Any]]:
                     "what": f"{m.kind} raised by {m.raised_by}: {role} answers",
                     "at": m.deadline.isoformat(),
                     "rule": m.rule,
-                    "fallback": "FALLBACK" in m.rule,
-                    "missed": m.missed,
+                    "fallback": "按周一至周五推算" in m.rule,
+                    # The level answering now has missed only once its own deadline
+                    # passed; `m.missed` says a level below missed before it.
+                    "missed": m.deadline < datetime.now(UTC),
                 }
             )
     return out
@@ -220,36 +402,59 @@ def _quoted(value: str) -> str:
     return f"'{value}'"
 
 
-def list_query(stage: str | None, unit: str | None, overdue: bool, light: str | None = None) -> str:
+def list_query(
+    stage: str | None,
+    unit: str | None,
+    overdue: bool,
+    light: str | None = None,
+    assigning_unit: str | None = None,
+    urgency: str | None = None,
+) -> str:
     parts = ["WorkflowType = 'TaskWorkflow'"]
     if stage:
-        parts.append(f"TaskStage = {_quoted(stage)}")
+        parts.append(f"{STAGE.name} = {_quoted(stage)}")
     if unit:
-        parts.append(f"(LeadUnit = {_quoted(unit)} OR CoUnits = {_quoted(unit)})")
+        parts.append(f"({LEAD_UNIT.name} = {_quoted(unit)} OR {CO_UNITS.name} = {_quoted(unit)})")
+    if assigning_unit:
+        parts.append(f"{ASSIGNING_UNIT.name} = {_quoted(assigning_unit)}")
+    if urgency:
+        if urgency not in URGENCY_RANK:
+            raise DubanError(f"--urgency {urgency!r}: use normal, important or urgent")
+        parts.append(f"{URGENCY.name} = {_quoted(urgency)}")
     if light:
         if light not in ("green", "yellow", "red", "grey"):
             raise DubanError(f"--light {light!r}: use green, yellow, red or grey")
-        parts.append(f"Light = {_quoted(light)}")
+        parts.append(f"{LIGHT.name} = {_quoted(light)}")
     if overdue:
         now = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-        parts.append(f"(EscalationLevel > 0 OR NextDeadline < '{now}')")
+        parts.append(f"({LEVEL.name} > 0 OR {NEXT_DEADLINE.name} < '{now}')")
     return " AND ".join(parts)
 
 
 async def list_tasks(
-    client: Client, stage: str | None, unit: str | None, overdue: bool, light: str | None = None
+    client: Client,
+    stage: str | None,
+    unit: str | None,
+    overdue: bool,
+    light: str | None = None,
+    assigning_unit: str | None = None,
+    urgency: str | None = None,
 ) -> list[dict[str, Any]]:
     rows = []
-    async for wf in client.list_workflows(list_query(stage, unit, overdue, light)):
+    query = list_query(stage, unit, overdue, light, assigning_unit, urgency)
+    async for wf in client.list_workflows(query):
         attrs = wf.typed_search_attributes
-        deadline = attrs.get(SearchAttributeKey.for_datetime("NextDeadline"))
+        deadline = attrs.get(NEXT_DEADLINE)
         rows.append(
             {
                 "id": wf.id,
                 "title": await wf.memo_value("title", ""),
                 "stage": attrs.get(STAGE),
                 "lead_unit": attrs.get(LEAD_UNIT),
-                "escalation_level": attrs.get(SearchAttributeKey.for_int("EscalationLevel")) or 0,
+                "co_units": attrs.get(CO_UNITS) or [],
+                "assigning_unit": attrs.get(ASSIGNING_UNIT),
+                "urgency": attrs.get(URGENCY),
+                "escalation_level": attrs.get(LEVEL) or 0,
                 "light": attrs.get(LIGHT),
                 "next_deadline": deadline.isoformat() if deadline else None,
                 "status": wf.status.name.lower() if wf.status else None,

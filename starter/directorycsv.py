@@ -4,20 +4,20 @@ leave, turned into the same shape as the YAML file so both are checked by one pa
 Columns (English or Chinese headers; only id and name are required):
   id 编号, name 姓名, mobile 手机, email 邮箱, wecom 企业微信, dingtalk 钉钉, feishu 飞书,
   prefer 首选渠道 (channels separated by `;`), holds 职责 (`;`-separated: unit_head:UNIT,
-  leader_in_charge:UNIT, deputy_secretary_general:UNIT|UNIT, office, principal_leader),
+  leader_in_charge:UNIT, deputy_secretary_general:UNIT|UNIT, member:UNIT|UNIT (经办人),
+  office, principal_leader, ops),
   away_from 请假开始, away_to 请假结束, stand_in 代理人.
 Spreadsheets save CSV as UTF-8 (with or without a BOM) or, in China, as GB18030: both read.
 """
 
 from __future__ import annotations
 
-import csv
-import io
 import re
 from pathlib import Path
 from typing import Any
 
 from starter.located import Located
+from starter.safefile import DIRECTORY, csv_rows
 from workflows.errors import DubanError
 
 HEADERS = {
@@ -47,26 +47,14 @@ HEADERS = {
     "代理人": "stand_in",
 }
 PERSON_FIELDS = ("id", "name", "mobile", "email", "wecom", "dingtalk", "feishu")
-UNIT_ROLES = ("unit_head", "leader_in_charge", "deputy_secretary_general")
+UNIT_ROLES = ("unit_head", "leader_in_charge", "deputy_secretary_general", "member")
 SINGLE_ROLES = ("office", "principal_leader")
+SHARED_ROLES = ("ops",)  # held for the whole office by any number of people
 _LIST = re.compile(r"[;；,，、|]")
 
 
 def _split(text: str) -> list[str]:
     return [part.strip() for part in _LIST.split(text) if part.strip()]
-
-
-def _decode(path: Path) -> str:
-    try:
-        raw = path.read_bytes()
-    except OSError as err:
-        raise DubanError(f"{path}: cannot read the directory file: {err}") from err
-    for encoding in ("utf-8-sig", "gb18030"):
-        try:
-            return raw.decode(encoding)
-        except UnicodeDecodeError:
-            continue
-    raise DubanError(f"{path}: cannot read the directory file: neither UTF-8 nor GB18030")
 
 
 def _header(path: Path, line: int, fields: list[str]) -> list[str]:
@@ -91,6 +79,7 @@ class _Shape:
         self.deputies: list[Located] = []
         self.leave: list[Located] = []
         self.single: Located = Located()
+        self.ops: list[str] = []
 
     def hold(self, line: int, person: str, hold: str) -> None:
         role, _, units = (part.strip() for part in hold.partition(":"))
@@ -103,10 +92,15 @@ class _Shape:
             self.single[role] = person
             self.single.key_lines[role] = line
             return
+        if role in SHARED_ROLES:
+            if units:
+                raise DubanError(f"{where}: {role} is held for the whole office, not {units!r}")
+            self.ops.append(person)
+            self.single.key_lines.setdefault(role, line)
+            return
         if role not in UNIT_ROLES:
-            raise DubanError(
-                f"{where}: unknown role {role!r}: use {', '.join(UNIT_ROLES + SINGLE_ROLES)}"
-            )
+            roles = ", ".join(UNIT_ROLES + SINGLE_ROLES + SHARED_ROLES)
+            raise DubanError(f"{where}: unknown role {role!r}: use {roles}")
         if not units:
             raise DubanError(f"{where}: {role} needs its unit, e.g. {role}:区司法局")
         if role == "deputy_secretary_general":
@@ -114,6 +108,9 @@ class _Shape:
             return
         for unit in _split(units):
             entry = self.units.setdefault(unit, Located({"name": unit}, line))
+            if role == "member":
+                entry.setdefault("members", []).append(person)
+                continue
             key = "head" if role == "unit_head" else role
             if key in entry:
                 raise DubanError(f"{where}: {unit} already has a {role}: {entry[key]}")
@@ -123,6 +120,8 @@ class _Shape:
 
     def as_data(self) -> Located:
         data = Located(self.single, key_lines=self.single.key_lines)
+        if self.ops:
+            data["ops"] = self.ops
         data.update(
             people=self.people,
             units=list(self.units.values()),
@@ -133,11 +132,9 @@ class _Shape:
 
 
 def read(path: Path) -> dict[str, Any]:
-    reader = csv.reader(io.StringIO(_decode(path)))
     shape = _Shape(path)
     names: list[str] | None = None
-    for fields in reader:
-        line = reader.line_num
+    for line, fields in csv_rows(path, DIRECTORY):
         if not "".join(fields).strip() or fields[0].strip().startswith("#"):
             continue
         if names is None:

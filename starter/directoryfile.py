@@ -10,11 +10,15 @@ from typing import Any
 
 from activities.directory import Absence, Directory, Person
 from starter import directorycsv
-from starter.located import at, load_yaml
+from starter.located import at
+from starter.safefile import DIRECTORY, load_yaml
+from workflows import limits
 from workflows.errors import DubanError
+from workflows.names import Channel
 
 CONTACTS = ("mobile", "email", "wecom", "dingtalk", "feishu")
-CHANNELS = ("sms", "email", "wecom", "dingtalk", "feishu", "webhook")
+CHANNELS = tuple(Channel)  # what a person may prefer: every channel duban has
+MAX_LEAVE_DAYS = 366  # longer than a year, a stand-in is the holder: the directory says so
 
 
 def _person(where: str, item: Any) -> Person:
@@ -30,7 +34,7 @@ def _person(where: str, item: Any) -> Person:
     bad = [c for c in prefer if c not in CHANNELS]
     if bad:
         raise DubanError(f"{where}: unknown channel {bad[0]!r} in prefer")
-    return Person(id=str(item["id"]), name=str(item["name"]), prefer=prefer, **contacts)
+    return Person.of(str(item["id"]), str(item["name"]), contacts, prefer)
 
 
 def _known(directory: Directory, where: str, person_id: Any) -> str:
@@ -70,6 +74,8 @@ def parse(data: Any, path: Path) -> Directory:
             d.holders[("leader_in_charge", str(u["name"]))] = _known(
                 d, where, u["leader_in_charge"]
             )
+        for pid in _listed(where, u, "members"):
+            d.members.add(("member", str(u["name"]), _known(d, where, pid)))
     for n, dsg in enumerate(data.get("deputy_secretaries_general") or [], start=1):
         where = at(path, dsg, f"deputy_secretaries_general[{n}]")
         deputy = _known(d, where, (dsg or {}).get("person"))
@@ -79,9 +85,21 @@ def parse(data: Any, path: Path) -> Directory:
         if data.get(role) is None:
             raise DubanError(f"{path}: {role}: missing")
         d.holders[(role, "*")] = _known(d, at(path, data, role, key=role), data[role])
+    for pid in _listed(at(path, data, "ops", key="ops"), data, "ops"):
+        d.members.add(("ops", "*", _known(d, at(path, data, "ops", key="ops"), pid)))
     for n, leave in enumerate(data.get("leave") or [], start=1):
         add_leave(d, at(path, leave, f"leave[{n}]"), leave)
     return d
+
+
+def _listed(where: str, entry: dict[str, Any], key: str) -> list[Any]:
+    """A list of person ids (`members: [a, b]`, `ops: [c]`); one id alone is a list of one."""
+    value = entry.get(key) or []
+    if isinstance(value, str):
+        return [value]
+    if not isinstance(value, list):
+        raise DubanError(f"{where}: {key}: give a list of person ids")
+    return value
 
 
 def add_leave(d: Directory, where: str, leave: Any) -> Absence:
@@ -100,6 +118,15 @@ def add_leave(d: Directory, where: str, leave: Any) -> Absence:
         raise DubanError(f"{where}: {err}") from err
     if absence.ends_on < absence.starts_on:
         raise DubanError(f"{where}: {absence.starts_on} to {absence.ends_on} is backwards")
+    problem = limits.first(
+        limits.date_problem("from", absence.starts_on), limits.date_problem("to", absence.ends_on)
+    )
+    if problem is not None:
+        raise DubanError(f"{where}: {problem}")
+    if (absence.ends_on - absence.starts_on).days >= MAX_LEAVE_DAYS:
+        raise DubanError(
+            f"{where}: leave of more than {MAX_LEAVE_DAYS} days: name a new holder instead"
+        )
     if absence.stand_in_id == absence.person_id:
         raise DubanError(f"{where}: {absence.person_id} cannot stand in for themselves")
     day = absence.starts_on
@@ -140,4 +167,4 @@ def _day(value: Any) -> date:
 def read_directory(path: Path) -> Directory:
     if path.suffix.lower() == ".csv":
         return parse(directorycsv.read(path), path)
-    return parse(load_yaml(path, "directory"), path)
+    return parse(load_yaml(path, DIRECTORY), path)

@@ -1,13 +1,10 @@
-"""Where an entry of an operator's file came from, so a refusal can name its line."""
+"""Where an entry of an operator's file came from, so a refusal can name its line. The
+files themselves are read by starter.safefile, which builds every YAML mapping as one."""
 
 from __future__ import annotations
 
 from pathlib import Path
 from typing import Any
-
-import yaml
-
-from workflows.errors import DubanError
 
 
 class Located(dict[str, Any]):
@@ -25,27 +22,3 @@ def at(path: Path, entry: Any, label: str, key: str | None = None) -> str:
     if key is not None:
         line = getattr(entry, "key_lines", {}).get(key, line)
     return f"{path}:{line}: {label}" if line else f"{path}: {label}"
-
-
-class _LineLoader(yaml.SafeLoader):
-    """The safe loader, building every mapping as a `Located`."""
-
-
-def _mapping(loader: _LineLoader, node: yaml.MappingNode) -> Located:
-    items = loader.construct_mapping(node, deep=True)
-    keys = {str(k.value): k.start_mark.line + 1 for k, _ in node.value}
-    return Located(items, node.start_mark.line + 1, keys)
-
-
-_LineLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _mapping)
-
-
-def load_yaml(path: Path, what: str) -> Any:
-    try:
-        text = path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as err:
-        raise DubanError(f"{path}: cannot read the {what} file: {err}") from err
-    try:
-        return yaml.load(text, Loader=_LineLoader)  # a SafeLoader subclass: no tags
-    except yaml.YAMLError as err:
-        raise DubanError(f"{path}: not valid YAML: {str(err).splitlines()[0]}") from err

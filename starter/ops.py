@@ -17,8 +17,8 @@ from temporalio.client import (
 )
 from temporalio.service import RPCError
 
+from workflows.contracts import SEARCH_ATTRIBUTES
 from workflows.digest import CRON, SCHEDULE_ID, WeeklyDigestWorkflow
-from workflows.effects import SEARCH_ATTRIBUTES
 from workflows.errors import DubanError
 
 

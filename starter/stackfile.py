@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
 
 from pydantic import BaseModel
 
+from starter import safefile
 from workflows.errors import DubanError
 
 FILE = "stack.json"
@@ -25,7 +27,26 @@ def data_dir(given: str | None) -> Path:
 
 
 def write(directory: Path, info: StackInfo) -> None:
-    (directory / FILE).write_text(info.model_dump_json(indent=2), encoding="utf-8")
+    """The file for its owner only (0600), from its first byte: it may hold the embedded
+    database's password. Written aside and renamed, so no reader sees half of it."""
+    path = directory / FILE
+    aside = path.with_name(f".{FILE}.{os.getpid()}")
+    aside.unlink(missing_ok=True)
+    fd = os.open(aside, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "w", encoding="utf-8") as out:
+        out.write(info.model_dump_json(indent=2))
+    os.replace(aside, path)
+
+
+def without_password(url: str) -> str:
+    """A database URL without its password (the user and where stay): for a URL the
+    environment holds, which the file must not copy."""
+    parts = urlsplit(url)
+    if parts.password is None:
+        return url
+    netloc = parts.netloc.rsplit("@", 1)[1]
+    user = parts.netloc.rsplit("@", 1)[0].split(":", 1)[0]
+    return urlunsplit(parts._replace(netloc=f"{user}@{netloc}"))
 
 
 def remove(directory: Path) -> None:
@@ -33,10 +54,11 @@ def remove(directory: Path) -> None:
 
 
 def read(directory: Path) -> StackInfo | None:
+    """The running stack's file, read as every file is (starter.safefile); None if absent."""
     path = directory / FILE
     if not path.exists():
         return None
-    return StackInfo.model_validate_json(path.read_text(encoding="utf-8"))
+    return StackInfo.model_validate(safefile.load_json(path, safefile.STACK))
 
 
 def temporal_address(directory: Path) -> str:

@@ -1,5 +1,7 @@
 """Read a templates file (YAML: notice kind -> text with {fields}); refuse it whole, with the
-line, at the first unknown kind or field."""
+line, at the first unknown kind or field, a kind given twice, a field the sandbox does not
+allow (an attribute, an index, a conversion, a format beyond a width), or a text that says
+nothing when filled in for a sample notice of its kind (activities.wording.check)."""
 
 from __future__ import annotations
 
@@ -7,25 +9,24 @@ from pathlib import Path
 
 import yaml
 
-from activities.templates import check
+from activities.wording import check
+from starter.safefile import TEMPLATES, compose_yaml
 from workflows.errors import DubanError
 
 
 def read_templates(path: Path) -> dict[str, str]:
-    try:
-        text = path.read_text(encoding="utf-8")
-        root = yaml.compose(text)
-    except (OSError, UnicodeDecodeError) as err:
-        raise DubanError(f"{path}: cannot read the templates file: {err}") from err
-    except yaml.YAMLError as err:
-        raise DubanError(f"{path}: not valid YAML: {str(err).splitlines()[0]}") from err
+    root = compose_yaml(path, TEMPLATES)
     if not isinstance(root, yaml.MappingNode) or not root.value:
         raise DubanError(f"{path}: give one `kind: text` per notice kind")
     templates: dict[str, str] = {}
     for key, value in root.value:
         line = key.start_mark.line + 1
+        if not isinstance(key, yaml.ScalarNode):
+            raise DubanError(f"{path}:{line}: a notice kind is a name")
         if not isinstance(value, yaml.ScalarNode) or not str(value.value).strip():
             raise DubanError(f"{path}:{line}: template {key.value!r} must be text")
+        if str(key.value) in templates:
+            raise DubanError(f"{path}:{line}: template {key.value!r} is given twice")
         reason = check(str(key.value), str(value.value))
         if reason is not None:
             raise DubanError(f"{path}:{line}: {reason}")

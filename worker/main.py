@@ -11,25 +11,25 @@ from pathlib import Path
 
 import asyncpg
 import structlog
-from pydantic import SecretStr
 from temporalio.client import Client
-from temporalio.contrib.opentelemetry import TracingInterceptor
-from temporalio.contrib.pydantic import pydantic_data_converter
-from temporalio.envconfig import ClientConfig
 from temporalio.runtime import Runtime
 from temporalio.worker import Worker
 from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxRestrictions
 
 import workflows
 from activities.calendar import CalendarActivities, WorkingCalendar
-from activities.channels import Channel, WebhookChannel
+from activities.channels import Channel
+from activities.channels import build as configured_channels
 from activities.digest import DigestActivities
+from activities.drain import Drains
 from activities.ledger import LedgerActivities
 from activities.migrations import migrate
 from activities.notify import NotifyActivities
-from activities.robots import EmailChannel, RobotChannel, SmsChannel
-from worker.interceptors import LogContextInterceptor
-from worker.metrics import publish_open_tasks
+from activities.telling import TellingActivities
+from worker import faults
+from worker.client import connect as connect  # re-exported for starter/stack.py, a test
+from worker.interceptors import StuckWatch, WorkerInterceptor
+from worker.metrics import publish_open_tasks, publish_stuck_tasks
 from worker.settings import Settings
 from workflows.digest import WeeklyDigestWorkflow
 from workflows.task import TaskWorkflow
@@ -52,7 +52,8 @@ SANDBOX = SandboxedWorkflowRunner(
         "workflows.policy",
         "workflows.durations",
         "workflows.windows",
-        "workflows.messages",
+        "workflows.core",
+        "workflows.names",
         "workflows.releases",
         "workflows.activity_names",
         "workflows.errors",
@@ -69,25 +70,6 @@ def compile_for_sandbox(package: Path = Path(workflows.__file__).parent) -> None
     compileall.compile_dir(package, quiet=2, maxlevels=0)
 
 
-async def connect(
-    address: str | None = None, namespace: str | None = None, runtime: Runtime | None = None
-) -> Client:
-    """A client from TEMPORAL_ADDRESS / TEMPORAL_NAMESPACE (or the given address), traced:
-    one trace runs from `duban task start` through the workflow to its SQL statements."""
-    config = ClientConfig.load_client_connect_config()
-    config.setdefault("target_host", address or "localhost:7233")
-    if address:
-        config["target_host"] = address
-    if namespace:
-        config["namespace"] = namespace
-    return await Client.connect(
-        **config,
-        data_converter=pydantic_data_converter,
-        interceptors=[TracingInterceptor()],
-        runtime=runtime,
-    )
-
-
 @contextlib.asynccontextmanager
 async def open_pool(database_url: str) -> AsyncIterator[asyncpg.Pool]:
     async with asyncpg.create_pool(database_url, min_size=1, max_size=10) as pool:
@@ -98,54 +80,42 @@ async def open_pool(database_url: str) -> AsyncIterator[asyncpg.Pool]:
         yield pool
 
 
-def _secret(value: SecretStr | None) -> str | None:
-    return value.get_secret_value() if value else None
-
-
 def build_channels(settings: Settings) -> dict[str, Channel]:
-    """Every channel whose address is configured."""
-    channels: dict[str, Channel] = {}
-    if settings.webhook_url:
-        channels["webhook"] = WebhookChannel(settings.webhook_url)
-    robots = {
-        "wecom": (settings.wecom_url, None),
-        "dingtalk": (settings.dingtalk_url, _secret(settings.dingtalk_secret)),
-        "feishu": (settings.feishu_url, _secret(settings.feishu_secret)),
-    }
-    for name, (url, secret) in robots.items():
-        if url:
-            channels[name] = RobotChannel(name, url, secret)
-    if settings.sms_url:
-        channels["sms"] = SmsChannel(
-            settings.sms_url, _secret(settings.sms_key) or "", settings.sms_template
-        )
-    if settings.smtp_host:
-        channels["email"] = EmailChannel(
-            settings.smtp_host,
-            settings.smtp_port,
-            settings.smtp_from,
-            settings.smtp_user,
-            _secret(settings.smtp_password),
-            settings.smtp_starttls,
-        )
-    return channels
+    """Every channel whose settings turn it on (activities/channels/)."""
+    return configured_channels(settings.model_extra)
 
 
-def build_worker(client: Client, pool: asyncpg.Pool, settings: Settings) -> Worker:
+def build_worker(
+    client: Client,
+    pool: asyncpg.Pool,
+    settings: Settings,
+    watch: StuckWatch | None = None,
+    monitor: faults.Monitor | None = None,
+    drains: Drains | None = None,
+) -> Worker:
+    """The worker; `watch` keeps what it sees stuck, `monitor` what it finds unreachable,
+    `drains` sends a channel's backlog oldest first when it comes back (a new one of each
+    when not given)."""
     compile_for_sandbox()
+    monitor = monitor or faults.Monitor()
     channels = build_channels(settings)
     calendar = CalendarActivities(
         WorkingCalendar(settings.timezone, settings.closing_time, settings.opening_time), pool
     )
     ledger = LedgerActivities(pool)
-    notify = NotifyActivities(pool, channels, settings.ui_url)
+    notify = NotifyActivities(
+        pool, channels, settings.link_url, calendar.calendar, settings.action_link_url, monitor
+    )
+    (drains or Drains(pool)).serve(notify)
     digest = DigestActivities(pool, notify)
+    telling = TellingActivities(ledger, notify)
     return Worker(
         client,
         task_queue=settings.task_queue,
         workflows=[TaskWorkflow, WeeklyDigestWorkflow],
         activities=[
             ledger.record_events,
+            telling.record_and_notify,
             notify.send_notice,
             notify.send_notices,
             calendar.working_deadline,
@@ -154,7 +124,7 @@ def build_worker(client: Client, pool: asyncpg.Pool, settings: Settings) -> Work
             digest.send_weekly_digest,
         ],
         workflow_runner=SANDBOX,
-        interceptors=[LogContextInterceptor()],
+        interceptors=[WorkerInterceptor(watch), faults.FaultInterceptor(monitor)],
         max_cached_workflows=settings.max_cached_workflows,
         max_concurrent_workflow_tasks=settings.max_concurrent_workflow_tasks,
         # Let in-flight activities (a notification being sent) finish when the pod stops.
@@ -166,11 +136,20 @@ async def run(settings: Settings, client: Client, stop: asyncio.Event) -> None:
     """Run until `stop` is set, then finish in-flight work and return."""
     if settings.database_url is None:
         raise SystemExit("duban worker: set DUBAN_DATABASE_URL to a PostgreSQL URL")
+    monitor = faults.Monitor()
+    faults.quiet_while_down(monitor)
     async with open_pool(settings.database_url.get_secret_value()) as pool:
-        worker = build_worker(client, pool, settings)
+        watch = StuckWatch()
+        drains = Drains(pool)
+        worker = build_worker(client, pool, settings, watch, monitor, drains)
         runtime = client.service_client.config.runtime or Runtime.default()
-        gauges = asyncio.create_task(publish_open_tasks(pool, runtime, stop))
+        background = [
+            asyncio.create_task(publish_open_tasks(pool, runtime, stop, monitor=monitor)),
+            asyncio.create_task(publish_stuck_tasks(client, watch, runtime, stop)),
+            *faults.watch(client, pool, monitor, stop),
+        ]
         async with worker:
             log.info("worker running", task_queue=settings.task_queue)
             await stop.wait()
-        await gauges
+        await drains.close()
+        await asyncio.gather(*background)

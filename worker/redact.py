@@ -1,5 +1,5 @@
 """Keep people's contacts and secrets out of logs: phone numbers, emails and tokens are
-masked in every string a log line carries."""
+masked in every string a log line carries, its traceback's included."""
 
 from __future__ import annotations
 
@@ -7,10 +7,12 @@ import re
 from collections.abc import MutableMapping
 from typing import Any
 
+from activities.channels.base import without_secrets
+
 _EMAIL = re.compile(r"[\w.+-]+@[\w-]+(\.[\w-]+)+")
 # Mainland mobile numbers (1[3-9] and nine digits), with or without +86.
 _MOBILE = re.compile(r"(?<!\d)(\+?86[- ]?)?1[3-9]\d{9}(?!\d)")
-# Tokens in URLs and headers: access_token=..., key=..., sign=..., Bearer ...
+# Tokens in headers and free text: Bearer ..., and key=... outside a URL.
 _TOKEN = re.compile(
     r"((?:access_token|token|key|sign|secret|password|api_key)=)[^&\s\"']+|(Bearer\s+)\S+",
     re.IGNORECASE,
@@ -21,6 +23,8 @@ _SECRET_KEYS = ("password", "token", "secret", "api_key", "authorization", "dsn"
 
 
 def mask(text: str) -> str:
+    # Every URL's user, password and query, as a channel's error detail masks them.
+    text = without_secrets(text)
     text = _URL_PASSWORD.sub(r"\1***\2", text)
     text = _TOKEN.sub(lambda m: (m.group(1) or m.group(2)) + "***", text)
     text = _EMAIL.sub(lambda m: m.group(0)[0] + "***@" + m.group(0).split("@")[1], text)
@@ -38,7 +42,8 @@ def _clean(value: Any) -> Any:
 
 
 def redact(_: Any, __: str, event_dict: MutableMapping[str, Any]) -> MutableMapping[str, Any]:
-    """A structlog processor: mask every value; drop the values of secret-named keys."""
+    """A structlog processor: mask every value; drop the values of secret-named keys. It
+    runs after the exception is rendered, so a traceback is masked as every line is."""
     for key, value in list(event_dict.items()):
         if any(word in key.lower() for word in _SECRET_KEYS):
             event_dict[key] = "***"

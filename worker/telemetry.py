@@ -3,6 +3,7 @@ around: telemetry never stops the worker."""
 
 from __future__ import annotations
 
+import logging
 import os
 
 import structlog
@@ -10,7 +11,14 @@ from opentelemetry import trace
 from opentelemetry.sdk.resources import Resource
 from opentelemetry.sdk.trace import SpanProcessor, TracerProvider
 from opentelemetry.sdk.trace.export import BatchSpanProcessor, SpanExporter
-from temporalio.runtime import PrometheusConfig, Runtime, TelemetryConfig
+from temporalio.runtime import (
+    LogForwardingConfig,
+    LoggingConfig,
+    PrometheusConfig,
+    Runtime,
+    TelemetryConfig,
+    TelemetryFilter,
+)
 
 log = structlog.get_logger(__name__)
 
@@ -43,17 +51,32 @@ def _otlp_exporter() -> SpanExporter:
     return OTLPSpanExporter()
 
 
-def runtime(metrics_port: int | None) -> Runtime | None:
-    """A Temporal runtime serving the SDK's and duban's metrics for Prometheus on
-    `metrics_port`; None (the default runtime, no endpoint) when unset or when the port is
-    in use, which is said in one clear line and does not stop the worker."""
+def core_logging() -> LoggingConfig:
+    """The SDK core's own lines (warnings and up) forwarded to Python's `temporalio.core`
+    logger, so they reach the log through the same renderer and masking as every line;
+    left alone the core writes them to stderr in a format of its own."""
+    return LoggingConfig(
+        filter=TelemetryFilter(core_level="WARN", other_level="ERROR"),
+        forwarding=LogForwardingConfig(logger=logging.getLogger("temporalio.core")),
+    )
+
+
+def runtime(metrics_port: int | None, metrics_host: str = "127.0.0.1") -> Runtime:
+    """A Temporal runtime whose core logs go through Python's logging (core_logging), serving
+    the SDK's and duban's metrics for Prometheus on `metrics_host:metrics_port` (loopback
+    unless DUBAN_METRICS_HOST says otherwise) when a port is set. A port in use turns the
+    metrics off, said in one clear line; the worker goes on."""
+    logs = core_logging()
     if metrics_port is None:
-        return None
-    address = f"0.0.0.0:{metrics_port}"
+        return Runtime(telemetry=TelemetryConfig(logging=logs))
+    host = f"[{metrics_host}]" if ":" in metrics_host else metrics_host  # an IPv6 address
+    address = f"{host}:{metrics_port}"
     try:
-        rt = Runtime(telemetry=TelemetryConfig(metrics=PrometheusConfig(bind_address=address)))
+        rt = Runtime(
+            telemetry=TelemetryConfig(logging=logs, metrics=PrometheusConfig(bind_address=address))
+        )
     except ValueError as err:
-        log.error("metrics endpoint off: cannot listen", port=metrics_port, reason=str(err))
-        return None
-    log.info("metrics for Prometheus", url=f"http://127.0.0.1:{metrics_port}/metrics")
+        log.error("metrics endpoint off: cannot listen", address=address, reason=str(err))
+        return Runtime(telemetry=TelemetryConfig(logging=core_logging()))
+    log.info("metrics for Prometheus", url=f"http://{address}/metrics")
     return rt

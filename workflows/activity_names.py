@@ -1,6 +1,7 @@
 """Names of the activities the workflow calls, so the workflow never imports effectful code."""
 
 RECORD_EVENTS = "ledger.record_events"
+RECORD_AND_NOTIFY = "ledger.record_and_notify"
 SEND_NOTICE = "notify.send_notice"
 SEND_NOTICES = "notify.send_notices"
 WORKING_DEADLINE = "calendar.working_deadline"

@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 from datetime import date, datetime
-from enum import StrEnum
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints, model_validator
+from temporalio.common import SearchAttributeKey
 
+from workflows.names import TERMINAL_STAGES, Action, EventKind, NoticeKind, Stage, Via
 from workflows.policy import CoordRole, Policy, Recipient, Role
+
+__all__ = ["TERMINAL_STAGES", "Action", "EventKind", "NoticeKind", "Stage"]
 
 Text = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1)]
 TaskId = Annotated[
@@ -19,21 +22,30 @@ ReportKind = Literal["plan", "progress", "completion"]
 URGENCY_RANK = {"normal": 0, "important": 1, "urgent": 2}
 Light = Literal["green", "yellow", "red", "grey"]
 MatterKind = Literal["difficulty", "extension", "disagreement"]
-NoticeKind = Literal["escalation", "copy", "reminder", "warning", "matter", "info"]
 
-
-class Stage(StrEnum):
-    ASSIGNED = "assigned"
-    RECEIVED = "received"
-    DEPLOYED = "deployed"
-    PLANNED = "planned"
-    IN_PROGRESS = "in_progress"
-    COMPLETED = "completed"
-    CLOSED = "closed"
-    WITHDRAWN = "withdrawn"
-
-
-TERMINAL_STAGES = frozenset({Stage.CLOSED, Stage.WITHDRAWN})
+# What ops filter on in the Web UI and `duban task list`: units, stage, light, deadline.
+# Never task content (titles, texts): those are sealed in the payloads.
+STAGE = SearchAttributeKey.for_keyword("TaskStage")
+LEAD_UNIT = SearchAttributeKey.for_keyword("LeadUnit")
+LEVEL = SearchAttributeKey.for_int("EscalationLevel")
+NEXT_DEADLINE = SearchAttributeKey.for_datetime("NextDeadline")
+LIGHT = SearchAttributeKey.for_keyword("Light")
+URGENCY = SearchAttributeKey.for_keyword("Urgency")
+FALLBACK = SearchAttributeKey.for_bool("CalendarFallback")
+ASSIGNING_UNIT = SearchAttributeKey.for_keyword("AssigningUnit")
+CO_UNITS = SearchAttributeKey.for_keyword_list("CoUnits")
+# Every search attribute duban sets: registered by `duban up` and `duban ops setup`.
+SEARCH_ATTRIBUTES: tuple[SearchAttributeKey[Any], ...] = (
+    STAGE,
+    LEAD_UNIT,
+    LEVEL,
+    NEXT_DEADLINE,
+    LIGHT,
+    URGENCY,
+    FALLBACK,
+    ASSIGNING_UNIT,
+    CO_UNITS,
+)
 
 
 class TaskSpec(BaseModel):
@@ -61,8 +73,22 @@ class TaskSpec(BaseModel):
         return self
 
 
+class Actor(BaseModel):
+    """Who sent a message, as duban decided it from the directory and the credential, never
+    from the request: the person, the role they acted in, for which unit, and how."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    person: str
+    role: str  # unit_head, member, office, deputy_secretary_general, ..., or operator
+    unit: str
+    via: Via
+    stand_in_for: str | None = None  # the absent holder this person stands in for (缺位递补)
+
+
 class Message(BaseModel):
-    """A department's message: a receipt, report, sign-off, acknowledgement or withdrawal."""
+    """A department's message: a receipt, report, sign-off, acknowledgement or withdrawal.
+    `unit` and `by` are what the task's rules check; `actor` says who it really was."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
@@ -76,27 +102,10 @@ class Message(BaseModel):
     decision: str | None = None  # the office's answer to a difficulty; approve|refuse
     until: date | None = None  # the date an extension asks for
     urgency: Urgency | None = None  # the urgency a task is raised to
+    actor: Actor | None = None  # None from clients before the front door
 
 
-Action = Literal[
-    "receive",
-    "deploy",
-    "report",
-    "verify",
-    "reject",
-    "ack",
-    "withdraw",
-    "raise_urgency",
-    "difficulty",
-    "answer_difficulty",
-    "resume",
-    "request_extension",
-    "decide_extension",
-    "contribute",
-    "disagree",
-    "resolve",
-]
-ACTIONS: tuple[str, ...] = Action.__args__  # type: ignore[attr-defined]
+ACTIONS: tuple[str, ...] = tuple(a.value for a in Action)
 
 
 class Envelope(BaseModel):
@@ -160,13 +169,30 @@ class Event(BaseModel):
 
     seq: int
     at: datetime
-    kind: str
+    kind: EventKind
     stage: Stage
     unit: str | None = None
     by: str | None = None
     detail: str = ""
     level: int = 0
     deadline: datetime | None = None
+    role: str | None = None  # the role the actor acted in
+    via: Via | None = None  # how the actor proved who they are
+    stand_in_for: str | None = None  # the absent holder the actor stood in for
+
+
+class NoticeFacts(BaseModel):
+    """What a notice says, as facts: the renderer (activities.wording) writes the words, in
+    the office's templates or the built-in ones."""
+
+    subject_unit: str  # the unit it is about: the late one, the one that raised a matter
+    window: str | None = None  # the window missed or closing (a key of windows.LABELS)
+    window_deadline: datetime | None = None  # when that window closes or closed
+    answer_by: datetime | None = None  # when the recipient must answer
+    matter: MatterKind | None = None  # a difficulty, extension or disagreement
+    said: str = ""  # what the unit said: the matter, the contribution; or why a send failed
+    failed_role: Recipient | None = None  # undelivered: whom the failed notice was for
+    failed_unit: str | None = None
 
 
 class Notice(BaseModel):
@@ -179,13 +205,15 @@ class Notice(BaseModel):
     role: Recipient
     unit: str
     kind: NoticeKind
-    text: str
+    text: str = ""  # the words, for notices sent before release 3; else rendered from `about`
     deadline: datetime | None = None
     channel: str = "webhook"
+    avoid: list[str] = Field(default_factory=list)  # channels that failed: try another
     # Non-urgent notices wait for working hours when the policy says so.
     quiet: bool = False
     urgency: Urgency = "normal"  # urgent notices go by SMS as well
-    facts: dict[str, str] = Field(default_factory=dict)  # named fields for the templates
+    facts: dict[str, str] = Field(default_factory=dict)  # before release 3: template fields
+    about: NoticeFacts | None = None  # from release 3: the facts the words are made of
 
 
 class NoticeBatch(BaseModel):
@@ -193,7 +221,10 @@ class NoticeBatch(BaseModel):
     still not gone through is reported failed, one by one, instead of failing them all."""
 
     notices: list[Notice]
-    attempts: int  # the retry policy's maximum
+    attempts: int  # the retry policy's maximum (0: no maximum, see give_up_at)
+    # From release 3: tried for as long as the notices matter; the attempt that begins
+    # within a backoff's reach of this reports what still fails as failed (issue 14).
+    give_up_at: datetime | None = None
 
 
 class NoticeOutcome(BaseModel):
@@ -201,7 +232,7 @@ class NoticeOutcome(BaseModel):
     role: Recipient
     unit: str
     channel: str
-    status: Literal["delivered", "failed", "no_channel", "waiting"]
+    status: Literal["delivered", "failed", "no_channel", "waiting", "cancelled"]
     attempts: int
     detail: str = ""
     person: str | None = None  # whom it reached, from the directory
@@ -249,6 +280,9 @@ class LedgerBatch(BaseModel):
 
     task: TaskSnapshot
     events: list[Event]
+    # From release 4: the notices of these events (or of events already written), sent by
+    # the same activity once the events are in (ledger.record_and_notify).
+    notices: list[Notice] = Field(default_factory=list)
 
 
 class TaskStart(BaseModel):
@@ -272,6 +306,7 @@ class TaskState(BaseModel):
     misses: int = 0
     advances: int = 0  # bumped by every awaited message: the climb's stop signal
     acks: int = 0
+    reminders: int = 0  # the top of the ladder reminded for this miss (release 3)
     last_report: str | None = None
     rework_reason: str | None = None
     urgency: Urgency | None = None  # when raised after assignment; else the spec's

@@ -3,6 +3,7 @@ for the next working morning (working-day rules apply), then sends every leader'
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from temporalio import workflow
@@ -15,10 +16,19 @@ SCHEDULE_ID = "duban-weekly-digest"
 CRON = "0 9 * * 1"  # Mondays 09:00, in the office's time zone
 
 
+@dataclass
+class DigestOutcome:
+    """What one week's digest did, leader by leader (person ids from the directory)."""
+
+    week: str  # the ISO week, e.g. "2026-W48"
+    delivered: dict[str, str] = field(default_factory=dict)  # leader -> channels it went by
+    unreached: dict[str, str] = field(default_factory=dict)  # leader -> why not
+
+
 @workflow.defn
 class WeeklyDigestWorkflow:
     @workflow.run
-    async def run(self) -> int:
+    async def run(self) -> DigestOutcome:
         opens: datetime = await workflow.execute_activity(
             activity_names.WORKING_HOURS_FROM,
             workflow.now(),
@@ -28,12 +38,16 @@ class WeeklyDigestWorkflow:
         )
         if opens > workflow.now():
             await workflow.sleep(opens - workflow.now(), summary=f"等待工作日 {local(opens)}")
-        sent: int = await workflow.execute_activity(
+        # The same activity as before, each leader's digest now sent on its own: one leader
+        # who cannot be reached is named in the result, and the others still get theirs.
+        outcome: DigestOutcome = await workflow.execute_activity(
             activity_names.SEND_WEEKLY_DIGEST,
             workflow.now(),
-            result_type=int,
+            result_type=DigestOutcome,
             start_to_close_timeout=timedelta(minutes=5),
             retry_policy=NOTICE_RETRY,
             summary="发送督办周报",
         )
-        return sent
+        for leader, why in sorted(outcome.unreached.items()):
+            workflow.logger.warning("weekly digest not delivered to %s: %s", leader, why)
+        return outcome

@@ -51,3 +51,18 @@ def plain(text: str) -> timedelta:
     if unit == "wd":
         raise ValueError(f"{text!r} counts working days; ask the calendar")
     return timedelta(**{_PLAIN_UNITS[unit]: amount})
+
+
+def times(text: str, factor: int) -> str:
+    """The duration `factor` times over: a reminder's wait doubles each time."""
+    amount, unit = parse(text)
+    return f"{amount * factor}{unit}"
+
+
+_SAID = {"wd": "个工作日", "s": "秒", "m": "分钟", "h": "小时", "d": "天"}
+
+
+def say(text: str) -> str:
+    """A duration as a person reads it: 5wd → 5 个工作日, 4h → 4 小时."""
+    amount, unit = parse(text)
+    return f"{amount} {_SAID[unit]}"

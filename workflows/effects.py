@@ -1,20 +1,29 @@
-"""The workflow's effects, each through an activity: the ledger, notices, the calendar, and
-what ops see in the Web UI (search attributes, current details)."""
+"""The workflow's effects on the world, each through an activity: the ledger, notices, the
+calendar, and what ops see in the Web UI (search attributes, current details). TaskWorkflow
+holds one Effects and hands it the core's intents to carry out."""
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
-from collections.abc import Coroutine, Iterator
+from collections.abc import Coroutine
 from datetime import date, datetime, timedelta
-from typing import Any, TypeVar
+from typing import Any, Protocol, TypeVar
 
 from temporalio import workflow
-from temporalio.common import RetryPolicy, SearchAttributeKey, SearchAttributeUpdate
-from temporalio.exceptions import ActivityError
+from temporalio.common import RetryPolicy, SearchAttributeUpdate
+from temporalio.exceptions import ActivityError, CancelledError
 
-from workflows import activity_names, durations, releases
+from workflows import activity_names, durations
 from workflows.contracts import (
+    ASSIGNING_UNIT,
+    CO_UNITS,
+    FALLBACK,
+    LEAD_UNIT,
+    LEVEL,
+    LIGHT,
+    NEXT_DEADLINE,
+    STAGE,
+    URGENCY,
     Deadline,
     DeadlineRequest,
     Event,
@@ -22,43 +31,36 @@ from workflows.contracts import (
     MarginRequest,
     Notice,
     NoticeBatch,
-    NoticeKind,
     NoticeOutcome,
-    TaskSnapshot,
     TaskState,
 )
-from workflows.policy import ROLE_LABELS, Recipient
-from workflows.windows import ANCHORS, LABELS, local
+from workflows.core import delivery, views
+from workflows.core.decision import Count, Decision, Intent, Notify, Record, Rules, Warn
+from workflows.names import TERMINAL_STAGES
+from workflows.policy import ROLE_LABELS
+from workflows.windows import local
 
 T = TypeVar("T")
-
-STAGE = SearchAttributeKey.for_keyword("TaskStage")
-LEAD_UNIT = SearchAttributeKey.for_keyword("LeadUnit")
-LEVEL = SearchAttributeKey.for_int("EscalationLevel")
-NEXT_DEADLINE = SearchAttributeKey.for_datetime("NextDeadline")
-LIGHT = SearchAttributeKey.for_keyword("Light")
-URGENCY = SearchAttributeKey.for_keyword("Urgency")
-FALLBACK = SearchAttributeKey.for_bool("CalendarFallback")
-# Set once, when the task starts: who assigned it and who works on it with the lead unit.
-ASSIGNING_UNIT = SearchAttributeKey.for_keyword("AssigningUnit")
-CO_UNITS = SearchAttributeKey.for_keyword_list("CoUnits")
-# Every search attribute duban sets: registered by `duban up` and `duban ops setup`.
-SEARCH_ATTRIBUTES: tuple[SearchAttributeKey[Any], ...] = (
-    STAGE,
-    LEAD_UNIT,
-    LEVEL,
-    NEXT_DEADLINE,
-    LIGHT,
-    URGENCY,
-    FALLBACK,
-    ASSIGNING_UNIT,
-    CO_UNITS,
-)
 
 # The ledger must never lose a step: keep retrying while PostgreSQL is away.
 LEDGER_RETRY = RetryPolicy(
     initial_interval=timedelta(seconds=1), maximum_interval=timedelta(minutes=1)
 )
+LEDGER_BATCH = 50
+# From release 3 a notice is tried for as long as it matters, the wait between tries
+# capped at a few minutes, so a channel down for an hour loses nothing (issue 14); its
+# activity heartbeats, so a worker that died is noticed in seconds, not at the timeout.
+PATIENT_RETRY = RetryPolicy(
+    initial_interval=timedelta(seconds=2),
+    backoff_coefficient=2.0,
+    maximum_interval=timedelta(minutes=3),
+    non_retryable_error_types=["NotificationRejected"],
+)
+BACKOFF_CAP = timedelta(minutes=3)  # PATIENT_RETRY's maximum interval
+# Even a notice whose answer window closes sooner is tried this long: a channel away for
+# half an hour loses nothing (at 10 minutes, the fault suite's 10-minute outage gave up 223).
+PATIENCE_FLOOR = timedelta(minutes=30)
+HEARTBEAT = timedelta(seconds=20)
 # A notification is retried with backoff, then recorded as failed so the climb goes on.
 NOTICE_RETRY = RetryPolicy(
     initial_interval=timedelta(seconds=1),
@@ -68,145 +70,140 @@ NOTICE_RETRY = RetryPolicy(
 )
 
 
-class Effects:
-    """Mixed into TaskWorkflow: every effect it has on the world goes through here."""
+class Host(Protocol):
+    """The workflow an Effects works for: its state, its rules, and how it takes a step."""
 
     s: TaskState
-    _published: dict[str, object]
-    _deliveries: set[asyncio.Task[None]]
-    _outgoing: dict[int, list[Notice]]  # by event: the notices its delivery will send
-    _held_notices: int  # notices waiting for working hours, for the status query
-    _working_out: int  # steps whose consequences are being computed: see _settling
 
-    def _has(self, patch: str) -> bool:
-        """Whether a patch's path applies to this task (see workflows.releases)."""
-        return releases.has(self.s.rules, patch)
+    @property
+    def rules(self) -> Rules: ...
 
-    def _emit(
-        self,
-        kind: str,
-        *,
-        unit: str | None = None,
-        by: str | None = None,
-        detail: str = "",
-        level: int = 0,
-        deadline: datetime | None = None,
-    ) -> Event:
-        self.s.seq += 1
-        event = Event(
-            seq=self.s.seq,
-            at=workflow.now(),
-            kind=kind,
-            stage=self.s.stage,
-            unit=unit,
-            by=by,
-            detail=detail,
-            level=level,
-            deadline=deadline,
-        )
-        self.s.events.append(event)
-        self.s.unrecorded.append(event)
-        if kind in ANCHORS:
-            self.s.anchors[kind] = event.at
-        self._publish()
-        return event
+    def apply(self, decision: Decision) -> None: ...
 
-    @contextlib.contextmanager
-    def _working(self) -> Iterator[None]:
-        """Around the computing of a step's consequences (see _settling)."""
-        self._working_out += 1
-        try:
-            yield
-        finally:
-            self._working_out -= 1
+    def settling(self) -> bool: ...
 
-    def _settling(self) -> bool:
-        """True while the workflow works out what follows the step it just took."""
-        return False
 
-    async def _record_forever(self) -> None:
+class Effects:
+    """Carries out the core's intents: records reach the ledger, notices their people."""
+
+    def __init__(self, host: Host) -> None:
+        self.host = host
+        self.published: dict[str, object] = {}
+        self.deliveries: set[asyncio.Task[None]] = set()
+        self.outgoing: dict[int, list[Notice]] = {}  # by event: the notices it will send
+        # From release 4: notices that go with the next ledger write, in one activity.
+        self.riding: list[Notice] = []
+        self.held_notices = 0  # notices waiting for working hours, for the status query
+
+    @property
+    def s(self) -> TaskState:
+        return self.host.s
+
+    def carry_out(self, intent: Intent) -> None:
+        match intent:
+            case Record(view=view):
+                self.publish(view)
+            case Notify(notice=notice):
+                self.send(notice)
+            case Count(metric=metric, what=what, labels=labels):
+                # A counter on the metrics endpoint; silent while the workflow replays.
+                workflow.metric_meter().create_counter(metric, what).add(1, dict(labels))
+            case Warn(message=message):
+                workflow.logger.warning(message)
+
+    # ---- the ledger ---------------------------------------------------------------------
+
+    async def record_forever(self) -> None:
         """Write events to the ledger in order, in batches, off the path of the messages.
 
         A step and what follows from it (a receipt and the next window's deadline) go in
         one write: the batch waits while the workflow is settling, which with the calendar
-        asked locally takes no time. Before this release each was written on its own."""
-        together = self._has("one-ledger-write-per-step")
+        asked locally takes no time. Before release 1 each was written on its own. From
+        release 4 the notices of the events written go in the same activity, after them."""
+        together = self.host.rules.has("one-ledger-write-per-step")
+        # At most LEDGER_BATCH events a write: after a long PostgreSQL outage the backlog
+        # goes in several writes, each far under Temporal's payload limit.
+        bounded = self.host.rules.has("bounded-ledger-batches")
         while True:
             await workflow.wait_condition(
-                lambda: bool(self.s.unrecorded) and not (together and self._settling())
+                lambda: (
+                    bool(self.s.unrecorded or self.riding)
+                    and not (together and self.host.settling())
+                )
             )
-            batch = list(self.s.unrecorded)
-            now = batch[-1].at
-            snapshot = TaskSnapshot(
-                spec=self.s.spec,
-                stage=self.s.stage,
-                escalation_level=self.s.escalation_level,
-                next_deadline=self.s.next_deadline,
-                updated_at=now,
-                light=self.s.light(now),
-                urgency=self.s.current_urgency,
-                due=self.s.current_due,
-                fallback=self.s.fallback,
-            )
-            await workflow.execute_activity(
-                activity_names.RECORD_EVENTS,
-                LedgerBatch(task=snapshot, events=batch),
-                start_to_close_timeout=timedelta(seconds=30),
-                retry_policy=LEDGER_RETRY,
-                summary=f"记录 {len(batch)} 条台账",
-            )
-            del self.s.unrecorded[: len(batch)]
+            batch = self.s.unrecorded[:LEDGER_BATCH] if bounded else list(self.s.unrecorded)
+            notices = self._riding_with(batch)
+            written = LedgerBatch(task=views.snapshot(self.s), events=batch, notices=notices)
+            if notices:
+                outcomes = await workflow.execute_activity(
+                    activity_names.RECORD_AND_NOTIFY,
+                    written,
+                    result_type=list[NoticeOutcome],
+                    start_to_close_timeout=timedelta(seconds=30 + 15 * len(notices)),
+                    heartbeat_timeout=HEARTBEAT,
+                    retry_policy=LEDGER_RETRY,
+                    summary=f"记录 {len(batch)} 条台账，通知" + "、".join(map(_recipient, notices)),
+                )
+            else:
+                await workflow.execute_activity(
+                    activity_names.RECORD_EVENTS,
+                    written,
+                    start_to_close_timeout=timedelta(seconds=30),
+                    retry_policy=LEDGER_RETRY,
+                    summary=f"记录 {len(batch)} 条台账",
+                )
+            s = self.s.model_copy(update={"unrecorded": self.s.unrecorded[len(batch) :]})
+            self.host.apply(Decision(s))
+            if notices:
+                self._went_with_the_ledger(notices, outcomes)
 
-    def _send(self, event: Event, role: Recipient, unit: str, kind: NoticeKind, text: str) -> None:
-        urgent = self.s.current_urgency == "urgent"
-        notice = Notice(
-            task_id=self.s.spec.id,
-            seq=event.seq,
-            title=self.s.spec.title,
-            level=event.level,
-            role=role,
-            unit=unit,
-            kind=kind,
-            text=text,
-            deadline=event.deadline,
-            quiet=self.s.spec.policy.quiet_hours and not urgent,
-            urgency=self.s.current_urgency,
-            facts=self._facts(event, role),
-        )
-        if not self._has("batched-notices"):
+    def _riding_with(self, batch: list[Event]) -> list[Notice]:
+        """The notices that go with this write: those of its events and of events already
+        written (none waits for a later write)."""
+        last = batch[-1].seq if batch else None
+        going = [n for n in self.riding if last is None or n.seq <= last]
+        self.riding = [n for n in self.riding if last is not None and n.seq > last]
+        return going
+
+    def _went_with_the_ledger(self, notices: list[Notice], outcomes: list[NoticeOutcome]) -> None:
+        """What went on the record; what could not go at once is tried patiently, apart,
+        so the next write does not wait for a channel that is away."""
+        done = [(n, o) for n, o in zip(notices, outcomes, strict=True) if o.status != "waiting"]
+        if done:
+            self._kept([n for n, _ in done], [o for _, o in done])
+        later = [n for n, o in zip(notices, outcomes, strict=True) if o.status == "waiting"]
+        if later:
+            self._start_delivery(self._deliver_later(later))
+
+    async def _deliver_later(self, notices: list[Notice]) -> None:
+        self._kept(notices, await self._deliver_patiently(notices))
+
+    # ---- notices ------------------------------------------------------------------------
+
+    def send(self, notice: Notice) -> None:
+        if not notice.quiet and self.host.rules.has("notices-with-the-ledger"):
+            self.riding.append(notice)  # sent by record_forever, after the event's write
+            return
+        if not self.host.rules.has("batched-notices"):
             self._start_delivery(self._deliver(notice))
             return
         # Everyone an event tells goes in one activity: the notices join the event's batch
         # until the delivery starts, after the code that sends them has run to its next
         # await. A storm of escalations cost the server an activity per recipient before.
-        batch = self._outgoing.get(event.seq)
+        batch = self.outgoing.get(notice.seq)
         if batch is None:
-            batch = self._outgoing[event.seq] = []
-            self._start_delivery(self._deliver_together(event.seq))
+            batch = self.outgoing[notice.seq] = []
+            self._start_delivery(self._deliver_together(notice.seq))
         batch.append(notice)
 
     def _start_delivery(self, sending: Coroutine[Any, Any, None]) -> None:
-        delivery = asyncio.create_task(sending)
-        self._deliveries.add(delivery)
-        delivery.add_done_callback(self._deliveries.discard)
-
-    def _facts(self, event: Event, role: Recipient) -> dict[str, str]:
-        """What a template may name about this notice."""
-        w = self.s.window
-        facts = {
-            "role": ROLE_LABELS[role],
-            "answer_by": local(event.deadline) if event.deadline else "",
-        }
-        if w is not None:
-            facts.update(
-                window=LABELS[w.name],
-                expected=w.awaiting,
-                window_deadline_iso=w.deadline.isoformat(),
-            )
-        return facts
+        delivery_task = asyncio.create_task(sending)
+        self.deliveries.add(delivery_task)
+        delivery_task.add_done_callback(self.deliveries.discard)
 
     async def _deliver(self, notice: Notice) -> None:
-        if notice.quiet and self._has("quiet-hours"):
+        """Before release 2: one activity per notice."""
+        if notice.quiet and self.host.rules.has("quiet-hours"):
             await self._wait_for_working_hours()
         retry = NOTICE_RETRY
         try:
@@ -216,19 +213,25 @@ class Effects:
                 result_type=NoticeOutcome,
                 start_to_close_timeout=timedelta(seconds=30),
                 retry_policy=retry,
-                summary=f"通知{ROLE_LABELS[notice.role]}",
+                summary=f"通知{_recipient(notice)}",
             )
         except ActivityError as err:
             cause = str(err.cause) if err.cause else str(err)
             outcome = _failed(notice, retry.maximum_attempts, cause)
-            if notice.role != "office" and self._has("tell-office-of-failures"):
-                self._tell_office(notice, cause)
-        self.s.notifications.append(outcome)
+            if notice.role != "office" and self.host.rules.has("tell-office-of-failures"):
+                self.host.apply(
+                    delivery.undelivered(self.s, notice, cause, workflow.now(), self.host.rules)
+                )
+        self.host.apply(Decision(delivery.kept(self.s, [outcome])))
 
     async def _deliver_together(self, seq: int) -> None:
-        notices = self._outgoing.pop(seq)
+        notices = self.outgoing.pop(seq)
         if any(n.quiet for n in notices):
             await self._wait_for_working_hours()
+        if self.host.rules.has("patient-notices"):
+            outcomes = await self._deliver_patiently(notices)
+            self._kept(notices, outcomes)
+            return
         retry = NOTICE_RETRY
         try:
             outcomes = await workflow.execute_activity(
@@ -237,31 +240,75 @@ class Effects:
                 result_type=list[NoticeOutcome],
                 start_to_close_timeout=timedelta(seconds=30 + 15 * len(notices)),
                 retry_policy=retry,
-                summary="通知" + "、".join(ROLE_LABELS[n.role] for n in notices),
+                summary="通知" + "、".join(_recipient(n) for n in notices),
             )
         except ActivityError as err:  # timed out on its last attempt: none is known sent
             cause = str(err.cause) if err.cause else str(err)
             outcomes = [_failed(n, retry.maximum_attempts, cause) for n in notices]
+        self._kept(notices, outcomes)
+
+    def _kept(self, notices: list[Notice], outcomes: list[NoticeOutcome]) -> None:
+        """The outcomes on the task's record; a notice that did not get through is the
+        office's to chase."""
         for notice, outcome in zip(notices, outcomes, strict=True):
             if outcome.status == "failed" and notice.role != "office":
-                self._tell_office(notice, outcome.detail)
-        self.s.notifications.extend(outcomes)
+                failed = delivery.undelivered(
+                    self.s, notice, outcome.detail, workflow.now(), self.host.rules, outcome.channel
+                )
+                self.host.apply(failed)
+        self.host.apply(Decision(delivery.kept(self.s, outcomes)))
 
-    def _tell_office(self, notice: Notice, cause: str) -> None:
-        """A notice that could not be delivered is the office's to chase, by other means."""
-        event = self._emit(
-            "notice_failed",
-            unit=notice.unit,
-            level=notice.level,
-            detail=f"{ROLE_LABELS[notice.role]} not reached: {cause}",
+    async def _deliver_patiently(self, notices: list[Notice]) -> list[NoticeOutcome]:
+        """Tried until the notices stop mattering: their answer window closes (or the
+        policy's patience runs out), or the task ends, when what is still unsent is
+        cancelled. The activity reports what it gave up on as failed, one by one."""
+        now = workflow.now()
+        windows = [n.deadline for n in notices if n.deadline is not None and n.deadline > now]
+        span = self.s.spec.policy.notice_patience
+        days = durations.working_days(span)  # counted as whole days: a bound, not a deadline
+        patience = timedelta(days=days) if days is not None else durations.plain(span)
+        give_up_at = max(min(windows, default=now + patience), now + PATIENCE_FLOOR)
+        handle = workflow.start_activity(
+            activity_names.SEND_NOTICES,
+            NoticeBatch(notices=notices, attempts=0, give_up_at=give_up_at),
+            result_type=list[NoticeOutcome],
+            # The last attempt may begin a full backoff before give_up_at and then send.
+            schedule_to_close_timeout=give_up_at - now + 2 * BACKOFF_CAP,
+            start_to_close_timeout=timedelta(seconds=30 + 15 * len(notices)),
+            heartbeat_timeout=HEARTBEAT,
+            retry_policy=PATIENT_RETRY,
+            summary="通知" + "、".join(_recipient(n) for n in notices),
         )
-        text = (
-            f"【督办】{self.s.spec.title}（{self.s.spec.id}）：致{notice.unit}"
-            f"{ROLE_LABELS[notice.role]}的通知未能送达（{cause}），请另行联系。"
-        )
-        self._send(event, "office", self.s.spec.assigning_unit, "info", text)
+        over = self.s.stage in TERMINAL_STAGES
+        await workflow.wait_condition(lambda: handle.done() or self.s.stage in TERMINAL_STAGES)
+        if not handle.done() and not over:  # the task ended: what is unsent no longer matters
+            handle.cancel()
+        try:
+            outcomes: list[NoticeOutcome] = await handle
+            return outcomes
+        except (ActivityError, asyncio.CancelledError) as err:
+            cause = str(err.cause or err) if isinstance(err, ActivityError) else str(err)
+            cancelled = not isinstance(err, ActivityError) or isinstance(err.cause, CancelledError)
+            if cancelled:
+                cause = "任务已结束，不再发送"
+            status = "cancelled" if cancelled else "failed"
+            return [_outcome(n, status, 0, cause) for n in notices]
 
-    async def _ask_calendar(self, name: str, request: Any, result_type: type[T], summary: str) -> T:
+    async def _wait_for_working_hours(self) -> None:
+        """Outside working hours a non-urgent notice waits, durably, for the next morning."""
+        opens = await self.ask_calendar(
+            activity_names.WORKING_HOURS_FROM, workflow.now(), datetime, "查询工作时间"
+        )
+        if opens > workflow.now():
+            self.held_notices += 1
+            try:
+                await workflow.sleep(opens - workflow.now(), summary=f"等待工作时间 {local(opens)}")
+            finally:
+                self.held_notices -= 1
+
+    # ---- the calendar -------------------------------------------------------------------
+
+    async def ask_calendar(self, name: str, request: Any, result_type: type[T], summary: str) -> T:
         """One question to the calendar activity: it alone knows the working days.
 
         A question is a read of a few rows, answered in milliseconds and safe to ask again:
@@ -270,7 +317,7 @@ class Effects:
         own, and a deadline storm spent most of the server's time on them (bench/README)."""
         ask = (
             workflow.execute_local_activity
-            if self._has("calendar-local-activities")
+            if self.host.rules.has("calendar-local-activities")
             else workflow.execute_activity
         )
         result: T = await ask(
@@ -282,113 +329,88 @@ class Effects:
         )
         return result
 
-    async def _wait_for_working_hours(self) -> None:
-        """Outside working hours a non-urgent notice waits, durably, for the next morning."""
-        opens = await self._ask_calendar(
-            activity_names.WORKING_HOURS_FROM, workflow.now(), datetime, "查询工作时间"
-        )
-        if opens > workflow.now():
-            self._held_notices += 1
-            try:
-                await workflow.sleep(opens - workflow.now(), summary=f"等待工作时间 {local(opens)}")
-            finally:
-                self._held_notices -= 1
-
-    async def _deadline(self, opened: datetime, span: str) -> Deadline:
+    async def deadline(self, opened: datetime, span: str) -> Deadline:
         days = durations.working_days(span)
         if days is None:
             at = opened + durations.plain(span)
-            return Deadline(at=at, rule=f"{span} after {local(opened)}")
+            return Deadline(at=at, rule=f"自 {local(opened)} 起 {durations.say(span)}")
         request = DeadlineRequest(opened_at=opened, working_days=days)
-        return await self._ask_calendar(
+        return await self.ask_calendar(
             activity_names.WORKING_DEADLINE, request, Deadline, f"计算 {days} 个工作日期限"
         )
 
-    async def _deadline_on(self, due: date) -> Deadline:
+    async def deadline_on(self, due: date) -> Deadline:
         request = DeadlineRequest(opened_at=workflow.now(), working_days=0, on_date=due)
-        return await self._ask_calendar(
+        return await self.ask_calendar(
             activity_names.WORKING_DEADLINE, request, Deadline, "计算完成时限"
         )
 
-    async def _margin_start(self, deadline: datetime, margin: str) -> datetime:
+    async def margin_start(self, deadline: datetime, margin: str) -> datetime:
         """When the warning margin before `deadline` begins."""
         if durations.working_days(margin) is None:
             return deadline - durations.plain(margin)
-        return await self._ask_calendar(
+        return await self.ask_calendar(
             activity_names.MARGIN_START,
             MarginRequest(deadline=deadline, margin=margin),
             datetime,
-            f"计算预警时间（提前 {margin}）",
+            f"计算预警时间（提前 {durations.say(margin)}）",
         )
 
-    def _count(self, name: str, what: str, **labels: str) -> None:
-        """A counter on the metrics endpoint; silent while the workflow replays."""
-        workflow.metric_meter().create_counter(name, what).add(1, labels)
+    # ---- what ops see -------------------------------------------------------------------
 
-    def _until(self, deadline: datetime) -> timedelta:
-        return max(deadline - workflow.now(), timedelta(0))
-
-    def _publish(self) -> None:
+    def publish(self, view: views.View) -> None:
         """Search attributes and current details for ops in the Web UI, upserted on change."""
-        s = self.s
-        light = s.light(workflow.now())
-        values: dict[str, object] = {
-            "stage": s.stage.value,
-            "level": s.escalation_level,
-            "deadline": s.next_deadline,
-            "light": light,
-            "urgency": s.current_urgency,
-            "fallback": s.fallback,
-        }
-        workflow.set_current_details(self._details(light))  # no command: always current
-        if values == self._published:
+        workflow.set_current_details(view.details)  # no command: always current
+        if view.values == self.published:
             return
-        pairs: list[SearchAttributeUpdate[Any]] = [
-            STAGE.value_set(s.stage.value),
-            LEAD_UNIT.value_set(s.spec.lead_unit),
-            LEVEL.value_set(s.escalation_level),
-            LIGHT.value_set(light),
-            URGENCY.value_set(s.current_urgency),
-            FALLBACK.value_set(s.fallback),
-        ]
-        pairs.append(
-            NEXT_DEADLINE.value_set(s.next_deadline)
-            if s.next_deadline
-            else NEXT_DEADLINE.value_unset()
-        )
-        workflow.upsert_search_attributes(pairs)
-        self._published = values
-
-    def _details(self, light: str) -> str:
-        """The task's story so far, as the Web UI's current details show it."""
         s = self.s
-        deadline = local(s.next_deadline) if s.next_deadline else "—"
-        window = LABELS[s.window.name] if s.window else "—"
-        rule = f"（{s.window.rule}）" if s.window else ""
-        told = next((e for e in reversed(s.events) if e.kind in ("escalated", "reminded")), None)
-        lines = [
-            f"**阶段** {s.stage.value}　**灯** {light}　**紧急程度** {s.current_urgency}",
-            f"**当前时限** {window} {deadline}{rule}",
-            f"**升级层级** {s.escalation_level}　**逾期次数** {s.misses}",
+        v = view.values
+        deadline = v["deadline"]
+        pairs: list[SearchAttributeUpdate[Any]] = [
+            STAGE.value_set(str(v["stage"])),
+            LEAD_UNIT.value_set(s.spec.lead_unit),
+            LEVEL.value_set(int(str(v["level"]))),
+            LIGHT.value_set(str(v["light"])),
+            URGENCY.value_set(str(v["urgency"])),
+            FALLBACK.value_set(bool(v["fallback"])),
+            NEXT_DEADLINE.value_set(deadline)
+            if isinstance(deadline, datetime)
+            else NEXT_DEADLINE.value_unset(),
         ]
-        if told is not None and s.escalation_level:
-            lines.append(f"**已通知** {told.detail.split(':')[0]}（第 {told.level} 级）")
-        if s.last_report:
-            lines.append(f"**最近报告** {s.last_report[:80]}")
-        if s.suspended_at is not None:
-            lines.append(f"**已暂停** 自 {local(s.suspended_at)}")
-        if s.fallback:
-            lines.append("**日历** 无官方日历，按周一至周五推算")
-        return "  \n".join(lines)
+        if self.host.rules.has("unit-attributes"):  # so ops find a task by any of its units
+            pairs.append(ASSIGNING_UNIT.value_set(s.spec.assigning_unit))
+            pairs.append(CO_UNITS.value_set(list(s.spec.co_units)))
+        workflow.upsert_search_attributes(pairs)
+        self.published = view.values
+
+
+def until(deadline: datetime) -> timedelta:
+    return max(deadline - workflow.now(), timedelta(0))
+
+
+def _recipient(notice: Notice) -> str:
+    """Who a notice is for, as an activity's summary names them: the unit, and the role
+    where the unit alone does not say it."""
+    if notice.role in ("lead_unit", "co_unit"):
+        return notice.unit
+    if notice.role == "office":
+        return f"{notice.unit}（{ROLE_LABELS['office']}）"
+    return ROLE_LABELS[notice.role]
 
 
 def _failed(notice: Notice, attempts: int, cause: str) -> NoticeOutcome:
-    return NoticeOutcome(
-        seq=notice.seq,
-        role=notice.role,
-        unit=notice.unit,
-        channel=notice.channel,
-        status="failed",
-        attempts=attempts,
-        detail=cause,
+    return _outcome(notice, "failed", attempts, cause)
+
+
+def _outcome(notice: Notice, status: str, attempts: int, cause: str) -> NoticeOutcome:
+    return NoticeOutcome.model_validate(
+        {
+            "seq": notice.seq,
+            "role": notice.role,
+            "unit": notice.unit,
+            "channel": notice.channel,
+            "status": status,
+            "attempts": attempts,
+            "detail": cause,
+        }
     )

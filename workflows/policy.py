@@ -33,7 +33,7 @@ ROLE_LABELS: dict[str, str] = {
 
 
 class Windows(BaseModel):
-    """Each window of the procedure (DOMAIN.md, "The life of one task")."""
+    """Each window of the procedure (docs/procedure.md, "The stages and their windows")."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
@@ -123,6 +123,15 @@ class Policy(BaseModel):
     quiet_hours: bool = True
     # Continue-as-new past this many history events, so a months-long task stays small.
     history_limit: int = Field(default=2000, ge=100, le=40000)
+    # The top of the ladder is reminded at most this often for one miss, each reminder
+    # waiting twice as long as the one before; then the office is told once (issue 13).
+    max_reminders: int = Field(default=5, ge=0, le=50)
+    # How long a notice with no answer window of its own keeps being tried while a
+    # channel is down (one with an answer window: until that window closes).
+    notice_patience: Duration = "1d"
+    # Windows in minutes or seconds: for demonstrations and tests only. Outside it every
+    # window and answer window is at least an hour (workflows.limits.FLOOR).
+    test_mode: bool = False
 
     @model_validator(mode="after")
     def _ladders_climb(self) -> Policy:
@@ -152,8 +161,8 @@ _LADDER = [
 ]
 
 BUILTIN: dict[str, Policy] = {
-    # The windows of DOMAIN.md (S2 §5, §7; S0 §1): deploy within 3 working days, a plan
-    # within 5 and the status within 10, then staged reports.
+    # The windows of docs/procedure.md (S2 §5, §7; S0 §1): deploy within 3 working days, a
+    # plan within 5 and the status within 10, then staged reports.
     "default": Policy.model_validate(
         {
             "name": "default",
@@ -211,6 +220,7 @@ BUILTIN: dict[str, Policy] = {
             ],
             "warning_margin": "30s",
             "quiet_hours": False,
+            "test_mode": True,
             "escalation": [
                 {"level": "lead_unit", "answer_within": "1m"},
                 {"level": "deputy_secretary_general", "answer_within": "1m"},

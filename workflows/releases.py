@@ -33,6 +33,17 @@ PATCHES: dict[str, int] = {
     "calendar-local-activities": 1,
     "one-ledger-write-per-step": 1,
     "batched-notices": 2,
+    # Release 3: the renovation. Every search attribute of the task's units is upserted
+    # (running tasks on their next step), and the lead unit's head is told on receipt.
+    "unit-attributes": 3,
+    "tell-head-on-receipt": 3,
+    "bounded-ledger-batches": 3,
+    "reminders-back-off": 3,
+    "patient-notices": 3,
+    # Release 4: speed. An event's notices go in the activity that writes it to the ledger
+    # (one activity and one workflow task fewer per step); what cannot go at once is then
+    # tried patiently on its own.
+    "notices-with-the-ledger": 4,
 }
 
 CURRENT = max(PATCHES.values())

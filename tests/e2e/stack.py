@@ -31,6 +31,7 @@ class Stack:
         self.env.pop("DUBAN_DATABASE_URL", None)
         self.ui_port = free_port()
         self.temporal_port = free_port()
+        self.http_port = free_port()
         self.process: subprocess.Popen[bytes] | None = None
 
     def start(self, timeout: float = 120.0) -> None:
@@ -45,6 +46,8 @@ class Stack:
                 str(self.temporal_port),
                 "--ui-port",
                 str(self.ui_port),
+                "--http-port",
+                str(self.http_port),
             ],
             env=self.env,
             stdout=log,
@@ -67,9 +70,18 @@ class Stack:
         return code
 
     @property
+    def http_url(self) -> str:
+        return f"http://127.0.0.1:{self.http_port}"
+
+    @property
     def database_url(self) -> str:
         info: dict[str, Any] = json.loads((self.data_dir / "stack.json").read_text())
         return str(info["database_url"])
+
+    @property
+    def address(self) -> str:
+        """Where its Temporal listens."""
+        return f"127.0.0.1:{self.temporal_port}"
 
     def duban(self, *args: str) -> subprocess.CompletedProcess[str]:
         return subprocess.run(

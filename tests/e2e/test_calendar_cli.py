@@ -24,6 +24,7 @@ policy:
   windows: {{receive: 1wd, deploy: 3wd, plan: 5wd, progress: 10wd, stage_every: 10wd, verify: 5wd}}
   escalation: [{{level: lead_unit, answer_within: 1wd}}]
   quiet_hours: false
+  test_mode: true
 """
 
 
@@ -45,7 +46,7 @@ def test_a_year_with_no_calendar_is_flagged(stack: Stack) -> None:
     if library_knows(2027):
         pytest.skip("chinesecalendar now knows 2027")
     result = json.loads(stack.ok("calendar", "deadline", "2026-12-30", "3", "--json"))
-    assert result["fallback"] is True and "FALLBACK" in result["rule"]
+    assert result["fallback"] is True and "按周一至周五推算" in result["rule"]
     assert "FALLBACK" in stack.ok("calendar", "show", "2027")
 
 
@@ -94,4 +95,4 @@ def test_an_import_re_plans_every_open_task(stack: Stack, tmp_path: Path) -> Non
     assert old.strftime("%Y-%m-%d %H:%M") in event["detail"]
     assert new.strftime("%Y-%m-%d %H:%M") in event["detail"]
     shown = stack.ok("task", "show", "T-E2E-REPLAN")
-    assert "临时调整" in shown and "calendar: China" in shown
+    assert "临时调整" in shown and "日历：国家法定工作日" in shown

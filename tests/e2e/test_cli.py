@@ -24,6 +24,7 @@ escalation:
   - {level: principal_leader, answer_within: 1h}
 warning_margin: 2s
 quiet_hours: false
+test_mode: true
 """
 
 TASK = """
@@ -97,9 +98,10 @@ def test_a_task_climbs_to_level_three_and_a_report_stops_it(
         lambda: "T-E2E-CLIMB" in stack.ok("task", "list", "--stage", "received")
     )
 
-    # `task show --json` agrees with the ledger, event for event and notice for notice.
+    # `task show --json` agrees with the ledger, event for event and notice for notice: the
+    # thirteen of the climb and the lead unit's head told of the receipt.
     state = wait_for(
-        lambda: (s := stack.show("T-E2E-CLIMB")) and len(s["notifications"]) == 13 and s
+        lambda: (s := stack.show("T-E2E-CLIMB")) and len(s["notifications"]) == 14 and s
     )
     events, notes = asyncio.run(ledger(stack.database_url, "T-E2E-CLIMB"))
     wait_for(
@@ -115,7 +117,7 @@ def test_a_task_climbs_to_level_three_and_a_report_stops_it(
         (n["seq"], n["role"], n["status"]) for n in state["notifications"]
     )
     assert {r["status"] for r in notes} == {"delivered"}
-    assert len(receiver.for_task("T-E2E-CLIMB")) == 13  # nothing sent twice
+    assert len(receiver.for_task("T-E2E-CLIMB")) == 14  # nothing sent twice
 
 
 def test_bad_input_is_refused_in_one_line_and_changes_nothing(stack: Stack, tmp_path: Path) -> None:
@@ -134,7 +136,9 @@ def test_bad_input_is_refused_in_one_line_and_changes_nothing(stack: Stack, tmp_
         ("task", "start", str(broken)): "assigning_unit: missing",
         ("task", "start", str(tmp_path / "again.yaml")): "already exists",
         ("task", "receive", "T-NO-SUCH", "--unit", "区司法局", "--by", "张三"): "no task T-NO-SUCH",
-        ("task", "receive", "T-E2E-BAD", "--unit", "区教育局", "--by", "王五"): "only 区司法局 may",
+        ("task", "receive", "T-E2E-BAD", "--unit", "区教育局", "--by", "王五"): (
+            "refused: 区教育局无权签收：任务 T-E2E-BAD 只有区司法局可以签收"
+        ),
         (
             "task",
             "report",
@@ -147,8 +151,10 @@ def test_bad_input_is_refused_in_one_line_and_changes_nothing(stack: Stack, tmp_
             "plan",
             "--text",
             "计划",
-        ): "at stage assigned",
-        ("task", "verify", "T-E2E-BAD", "--unit", "区司法局", "--by", "张三"): "only 区政府办公室",
+        ): "处于“待签收”阶段；计划报告应在“已部署”阶段报送",
+        ("task", "verify", "T-E2E-BAD", "--unit", "区司法局", "--by", "张三"): (
+            "只有区政府办公室可以核实销号"
+        ),
     }
     for args, reason in cases.items():
         done = stack.duban(*args)
@@ -226,3 +232,24 @@ def test_monthly_report_from_the_command_line(stack: Stack, tmp_path: Path) -> N
     assert bad.returncode == 1 and "write YYYY-MM" in bad.stderr
     none = stack.duban("report", "monthly", "区无此局", "--month", month, "--out", str(out))
     assert none.returncode == 1 and "leads no task" in none.stderr
+
+
+def test_a_withdrawn_task_takes_no_more_messages(stack: Stack, tmp_path: Path) -> None:
+    path = task_file(tmp_path, "T-E2E-CLOSED")
+    stack.ok("task", "start", str(path))
+    office = ("--unit", "区政府办公室", "--by", "李四")
+    out = stack.ok("task", "withdraw", "T-E2E-CLOSED", *office, "--text", "任务调整")
+    assert "stage withdrawn" in out
+    withdrawn = next(e for e in stack.show("T-E2E-CLOSED")["events"] if e["kind"] == "withdrawn")
+    # how it came in: an operator at the command line, for the unit named
+    assert (withdrawn["role"], withdrawn["via"], withdrawn["by"]) == ("operator", "cli", "李四")
+
+    lead = ("--unit", "区司法局", "--by", "张三")
+    closed = "duban: task T-E2E-CLOSED is withdrawn; it takes no more messages\n"
+    # The workflow ends a moment after it answers; until then its own rule refuses.
+    wait_for(lambda: stack.duban("task", "receive", "T-E2E-CLOSED", *lead).stderr == closed)
+    for signal in ((), ("--signal",)):
+        done = stack.duban("task", "receive", "T-E2E-CLOSED", *lead, *signal)
+        assert done.returncode == 1 and done.stderr == closed, done.stderr
+    missing = stack.duban("task", "receive", "T-NO-SUCH", *lead, "--signal")
+    assert missing.returncode == 1 and missing.stderr == "duban: no task T-NO-SUCH\n"

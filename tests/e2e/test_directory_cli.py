@@ -42,7 +42,7 @@ def test_the_stand_in_of_a_deputy_on_leave_is_told(
     text = EXAMPLE.read_text(encoding="utf-8")
     without_leave.write_text(text[: text.index("leave:")], encoding="utf-8")
     out = stack.ok("directory", "import", str(without_leave))
-    assert "imported 8 people, 4 units" in out
+    assert "imported 11 people, 4 units" in out
     today = date.today()
     stack.ok(
         "leave",
@@ -105,7 +105,7 @@ def test_a_spreadsheet_imports_and_a_bad_row_is_refused_at_its_line(
 ) -> None:
     sheet = EXAMPLE.with_suffix(".csv")
     out = stack.ok("directory", "import", str(sheet))
-    assert "imported 8 people, 4 units" in out and "1 absences" in out
+    assert "imported 11 people, 4 units" in out and "1 absences" in out
     before = stack.ok("directory", "show", "--json")
 
     bad = tmp_path / "directory.csv"
@@ -114,6 +114,8 @@ def test_a_spreadsheet_imports_and_a_bad_row_is_refused_at_its_line(
     bad.write_text("\n".join(rows) + "\n", encoding="gb18030")
     refused = stack.duban("directory", "import", str(bad))
     assert refused.returncode == 1
-    assert refused.stderr.startswith(f"duban: {bad}:{len(rows)}: people[9]: new.one has no contact")
+    assert refused.stderr.startswith(
+        f"duban: {bad}:{len(rows)}: people[12]: new.one has no contact"
+    )
     assert refused.stderr.count("\n") == 1
     assert stack.ok("directory", "show", "--json") == before  # nothing imported

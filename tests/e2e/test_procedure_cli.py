@@ -25,6 +25,7 @@ policy:
             difficulty: 1h, difficulty_answer: 1h, extension_answer: 1h}
   escalation: [{level: lead_unit, answer_within: 1h}]
   quiet_hours: false
+  test_mode: true
 """
 LEAD = ("--unit", "区司法局", "--by", "张三")
 OFFICE = ("--unit", "区政府办公室", "--by", "李四")
@@ -44,14 +45,16 @@ def test_difficulty_suspension_and_extension_from_the_command_line(
     stack.ok("task", "start", str(path))
     stack.ok("task", "receive", "T-E2E-PROC", *LEAD)
     stack.ok("task", "difficulty", "T-E2E-PROC", *LEAD, "--text", "职责交叉，需明确")
-    assert "one of continue, suspend, new_approach" in refusal(
+    assert "继续执行（continue）、暂停执行（suspend）或调整思路（new_approach）" in refusal(
         stack, "task", "answer-difficulty", "T-E2E-PROC", *OFFICE, "--decision", "later"
     )
     stack.ok("task", "answer-difficulty", "T-E2E-PROC", *OFFICE, "--decision", "suspend")
     state = stack.show("T-E2E-PROC")
     assert state["light"] == "grey" and state["suspended_since"]
     assert "suspended" in stack.ok("task", "show", "T-E2E-PROC")
-    assert "suspended" in refusal(stack, "task", "deploy", "T-E2E-PROC", *LEAD)
+    assert "已由办公室暂停执行，恢复执行前不能报送部署情况" in refusal(
+        stack, "task", "deploy", "T-E2E-PROC", *LEAD
+    )
     wait_for(lambda: "T-E2E-PROC" in stack.ok("task", "list", "--light", "grey"))
 
     stack.ok("task", "resume", "T-E2E-PROC", *OFFICE, "--text", "已明确职责")
@@ -59,7 +62,7 @@ def test_difficulty_suspension_and_extension_from_the_command_line(
     assert "is not a date" in refusal(
         stack, "task", "extend", "T-E2E-PROC", *LEAD, "--until", "2026-02-30", "--text", "x"
     )
-    assert "is not later than the current deadline" in refusal(
+    assert "延期日期 2026-01-05 不晚于当前时限" in refusal(
         stack, "task", "extend", "T-E2E-PROC", *LEAD, "--until", "2026-01-05", "--text", "x"
     )
     until = date.today() + timedelta(days=20)
@@ -69,10 +72,10 @@ def test_difficulty_suspension_and_extension_from_the_command_line(
     def extended() -> dict[str, object] | None:
         s = stack.show("T-E2E-PROC")
         first = s["deadlines"][0]  # type: ignore[index]
-        return s if str(until) in first["at"] and "extended" in first["rule"] else None
+        return s if str(until) in first["at"] and "延期" in first["rule"] else None
 
     wait_for(extended)
     lowered = refusal(stack, "task", "raise-urgency", "T-E2E-PROC", *OFFICE, "--urgency", "normal")
-    assert "can only be raised" in lowered
+    assert "紧急程度已是“一般”，只能提升" in lowered
     unknown = refusal(stack, "task", "raise-urgency", "T-E2E-PROC", *OFFICE, "--urgency", "very")
     assert "urgency: Input should be" in unknown

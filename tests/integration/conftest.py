@@ -3,6 +3,8 @@ the webhook receiver put back to its defaults."""
 
 from __future__ import annotations
 
+import io
+import logging
 import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
@@ -12,6 +14,7 @@ import pytest
 
 from activities.ledger import LedgerActivities
 from tests.peers import WebhookReceiver
+from worker import logs
 from workflows.contracts import Event, LedgerBatch, Light, Stage, TaskSnapshot, TaskSpec
 from workflows.policy import BUILTIN
 
@@ -59,3 +62,17 @@ def receiver(webhook: WebhookReceiver) -> Iterator[WebhookReceiver]:
     yield webhook
     webhook.fail_next = 0
     webhook.status_when_failing = 503
+
+
+@pytest.fixture
+def captured_log() -> Iterator[io.StringIO]:
+    """The process's log as `python -m worker` writes it (JSON lines), into a buffer."""
+    root = logging.getLogger()
+    before = (list(root.handlers), root.level)
+    out = io.StringIO()
+    logs.configure(stream=out)
+    try:
+        yield out
+    finally:
+        root.handlers[:] = before[0]
+        root.setLevel(before[1])

@@ -62,3 +62,20 @@ async def test_a_role_nobody_holds_fails_for_good_and_is_recorded(
     assert webhook.for_task(n.task_id) == []
     row = await pool.fetchrow("SELECT status FROM notifications WHERE task_id = $1", n.task_id)
     assert row is not None and row["status"] == "failed"
+
+
+async def test_the_worker_sees_a_change_to_the_directory_on_its_next_notice(
+    pool: asyncpg.Pool, webhook: WebhookReceiver, directory: None
+) -> None:
+    """The worker keeps the directory between notices (activities.directory.Held): the
+    absence ended by hand in PostgreSQL is obeyed by the very next notice, and the five
+    tables are read again only then."""
+    activities = NotifyActivities(pool, {"webhook": WebhookChannel(webhook.url)})
+    first = await activities.send_notice(notice("deputy_secretary_general"))
+    assert (first.person, first.via) == ("qian.qi", "stand-in for zhao.liu")
+    kept = await activities.directory.now(pool)
+    assert await activities.directory.now(pool) is kept  # nothing moved: not read again
+    await pool.execute("DELETE FROM absences")  # the fixture sets the directory anew
+    back = await activities.send_notice(notice("deputy_secretary_general"))
+    assert (back.person, back.via) == ("zhao.liu", "holder")
+    assert await activities.directory.now(pool) is not kept

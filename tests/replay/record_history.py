@@ -10,6 +10,7 @@ scenario, recorded as a new file under a later release's rules.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import sys
 import tempfile
 from datetime import date, timedelta
@@ -18,13 +19,16 @@ from pathlib import Path
 import asyncpg
 import pgserver
 from temporalio.api.operatorservice.v1 import AddSearchAttributesRequest
-from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.testing import WorkflowEnvironment
 
 from activities.migrations import migrate
 from tests.conftest import SEARCH_ATTRIBUTES, venv_binary
 from tests.peers import WebhookReceiver
 from tests.workflows.harness import OFFICE, at_level, make_spec, msg, running_worker, send, start
+from worker.client import DATA_CONVERTER
+
+# Recorded in the clear: the replay test replays each history as recorded and sealed.
+PLAIN = dataclasses.replace(DATA_CONVERTER, payload_codec=None)
 
 OUT = Path(__file__).parent / "histories"
 
@@ -90,7 +94,7 @@ async def main(names: list[str]) -> None:
         server = pgserver.get_server(Path(tmp), cleanup_mode="stop")
         env = await WorkflowEnvironment.start_time_skipping(
             test_server_existing_path=venv_binary("temporal-test-server"),
-            data_converter=pydantic_data_converter,
+            data_converter=PLAIN,
         )
         await env.client.operator_service.add_search_attributes(
             AddSearchAttributesRequest(namespace="default", search_attributes=SEARCH_ATTRIBUTES)

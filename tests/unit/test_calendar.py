@@ -8,6 +8,7 @@ import pytest
 from pydantic import ValidationError
 
 from activities.calendar import (
+    FALLBACK_NOTE,
     Override,
     Overrides,
     WorkingCalendar,
@@ -66,7 +67,7 @@ def test_a_window_into_a_year_nobody_published_falls_back_and_says_so() -> None:
     result = deadline(at(2026, 12, 30, 10), 3)
     # 31 December, then 1 January 2027 (a weekday: no holiday is known), then Monday.
     assert result.at == at(2027, 1, 4)
-    assert result.fallback and "FALLBACK" in result.rule
+    assert result.fallback and FALLBACK_NOTE in result.rule
 
 
 def test_a_year_beyond_any_calendar_falls_back() -> None:

@@ -30,8 +30,8 @@ def rung(level: str, within: str = "1wd") -> dict[str, str]:
 def test_default_windows_match_the_issue() -> None:
     default = BUILTIN["default"]
     assert default.name == "default"
-    # DOMAIN.md: deploy 3 wd, plan 5 wd, status 10 wd (S2 §5, §7); a difficulty within 5 wd
-    # of receipt, the office's answer within 3 wd (S0 §3).
+    # docs/procedure.md: deploy 3 wd, plan 5 wd, status 10 wd (S2 §5, §7); a difficulty
+    # within 5 wd of receipt, the office's answer within 3 wd (S0 §3).
     assert default.windows.model_dump() == {
         **WINDOWS,
         "difficulty": "5wd",

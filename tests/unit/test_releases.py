@@ -11,10 +11,10 @@ WORKFLOWS = Path(releases.__file__).parent
 
 
 def _asked() -> set[str]:
-    """The patches named in `self._has("...")` across the workflow's modules."""
+    """The patches named in `.has("...")` across the workflow's modules and its core."""
     found: set[str] = set()
-    for path in WORKFLOWS.glob("*.py"):
-        found |= set(re.findall(r'_has\("([a-z0-9-]+)"\)', path.read_text(encoding="utf-8")))
+    for path in WORKFLOWS.rglob("*.py"):
+        found |= set(re.findall(r'\bhas\("([a-z0-9-]+)"\)', path.read_text(encoding="utf-8")))
     return found
 
 
@@ -31,7 +31,7 @@ def test_no_workflow_module_asks_the_sdk_directly() -> None:
     # workflow.patched outside releases.py would mark every new task's history again.
     direct = [
         p.name
-        for p in WORKFLOWS.glob("*.py")
+        for p in WORKFLOWS.rglob("*.py")
         if p.name != "releases.py" and "workflow.patched(" in p.read_text(encoding="utf-8")
     ]
     assert direct == []

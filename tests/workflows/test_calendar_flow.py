@@ -15,6 +15,8 @@ FALLBACK = SearchAttributeKey.for_bool("CalendarFallback")
 
 async def test_a_deadline_in_a_year_without_a_calendar_is_flagged(world: World) -> None:
     # 60 working days from late November 2026 end in 2027, which no calendar covers yet.
+    # (The time-skipping clock is shared by the session's tests and may be years ahead:
+    # the year is whichever the deadline falls in; a year past 2026 has no calendar.)
     windows = HOURLY.windows.model_copy(update={"receive": "60wd"})
     spec = make_spec(policy=HOURLY.model_copy(update={"windows": windows}))
     handle = await world.start(spec)
@@ -24,10 +26,11 @@ async def test_a_deadline_in_a_year_without_a_calendar_is_flagged(world: World) 
         return state if state.window and state.window.name == "receive" else None
 
     state = await eventually(flagged)
-    assert state.window.deadline.year == 2027
-    expected = not library_knows(2027)
+    year = state.window.deadline.year
+    assert year >= 2027
+    expected = not library_knows(year)
     assert state.window.fallback is expected and state.fallback is expected
-    assert ("FALLBACK" in state.window.rule) is expected
+    assert ("按周一至周五推算" in state.window.rule) is expected
 
     async def attribute() -> object:
         attrs = (await handle.describe()).typed_search_attributes

@@ -87,9 +87,11 @@ async def test_missed_receipt_climbs_every_level_then_reminds(
     notes = await world.pool.fetch(
         "SELECT status, attempts FROM notifications WHERE task_id = $1", spec.id
     )
-    assert len(notes) == 14 and all(n["status"] == "delivered" for n in notes)
+    # 14 for the climb, and the lead unit's head told of the late receipt (S2 §5); every
+    # one delivered once.
+    assert len(notes) == 15 and all(n["status"] == "delivered" for n in notes)
     keys = [p["_idempotency_header"] for p in world.webhook.for_task(spec.id)]
-    assert len(keys) == len(set(keys)) == 14  # nothing sent twice
+    assert len(keys) == len(set(keys)) == 15  # nothing sent twice
 
 
 async def test_an_answer_at_level_one_stops_the_climb(
@@ -108,7 +110,10 @@ async def test_an_answer_at_level_one_stops_the_climb(
     state = await status(handle)
     assert state.escalation_level == 0 and state.misses == 1
     await eventually(lambda: _count(world.webhook, spec.id, 1))
-    assert roles(world.webhook.for_task(spec.id)) == [(1, "escalation", "lead_unit")]
+    assert roles(world.webhook.for_task(spec.id)) == [
+        (0, "received", "lead_unit"),  # the head is told the day it is received (S2 §5)
+        (1, "escalation", "lead_unit"),
+    ]
     await finish(handle)
 
 

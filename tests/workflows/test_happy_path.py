@@ -30,7 +30,8 @@ async def test_happy_path_closes_with_a_full_ledger(
     assert final.stage == Stage.CLOSED
     assert final.misses == 0 and final.escalation_level == 0
     # On time throughout: the lead unit may be warned of a closing window, nobody escalated.
-    assert {p["kind"] for p in world.webhook.for_task(spec.id)} <= {"warning"}
+    # The lead unit's head is told of the receipt the same day (S2 §5).
+    assert {p["kind"] for p in world.webhook.for_task(spec.id)} <= {"warning", "received"}
     kinds = [e.kind for e in final.events if e.kind not in ("deadline_set", "warned")]
     assert kinds == [
         "assigned",

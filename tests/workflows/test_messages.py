@@ -31,12 +31,14 @@ async def test_every_refusal_has_a_reason_and_changes_nothing(
     handle = await world.start(spec)
     before = await eventually(lambda: _recorded(handle))
 
-    assert "only 区司法局 may" in await refused(handle, "receive", msg(unit="区教育局"))
-    assert "at stage assigned" in await refused(handle, "report", msg(kind="plan", text="计划"))
-    assert "empty report" in await refused(handle, "report", msg(kind="plan", text="  "))
-    assert "only 区政府办公室 may" in await refused(handle, "verify", msg())
-    assert "not escalated" in await refused(handle, "ack", msg(role="lead_unit"))
-    assert "empty withdrawal" in await refused(handle, "withdraw", msg(unit=OFFICE))
+    assert "只有区司法局可以签收" in await refused(handle, "receive", msg(unit="区教育局"))
+    assert "处于“待签收”阶段；计划报告应在" in await refused(
+        handle, "report", msg(kind="plan", text="计划")
+    )
+    assert "报告内容为空" in await refused(handle, "report", msg(kind="plan", text="  "))
+    assert "只有区政府办公室可以核实销号" in await refused(handle, "verify", msg())
+    assert "未升级督办" in await refused(handle, "ack", msg(role="lead_unit"))
+    assert "撤回说明内容为空" in await refused(handle, "withdraw", msg(unit=OFFICE))
     after = await status(handle)
     assert after.seq == before.seq and after.stage == Stage.ASSIGNED
 
@@ -46,7 +48,8 @@ async def test_every_refusal_has_a_reason_and_changes_nothing(
     )
     state = await eventually(lambda: _recorded(handle, before.seq + 1))
     assert state.stage == Stage.ASSIGNED
-    assert state.events[-1].kind == "refused" and "only 区司法局 may" in state.events[-1].detail
+    assert state.events[-1].kind == "refused"
+    assert state.events[-1].detail.startswith("拒绝签收：区教育局无权签收：任务 ")
     # An accepted signal moves the task like the update would.
     await handle.signal(TaskWorkflow.message, Envelope(action="receive", message=msg()))
     state = await eventually(lambda: _recorded(handle, before.seq + 2))
@@ -70,7 +73,7 @@ async def test_rejected_verification_sends_the_task_back_with_the_reason(
         ("report", {"kind": "completion", "text": "已完成"}),
     ]:
         await send(handle, action, msg(**fields))
-    assert "empty rejection" in await refused(handle, "reject", msg(unit=OFFICE))
+    assert "退回意见内容为空" in await refused(handle, "reject", msg(unit=OFFICE))
     back = await send(handle, "reject", msg(unit=OFFICE, by="李四", text="缺少印发文号"))
     assert back.stage == Stage.IN_PROGRESS
     state = await status(handle)
@@ -93,7 +96,7 @@ async def test_withdrawal_by_the_assigning_unit_ends_the_task(
 ) -> None:
     spec = make_spec()
     handle = await world.start(spec)
-    assert "only 区政府办公室 may" in await refused(
+    assert "只有区政府办公室可以撤回任务" in await refused(
         handle, "withdraw", msg(unit=LEAD, text="不办了")
     )
     await send(handle, "withdraw", msg(unit=OFFICE, text="任务已调整"))

@@ -24,6 +24,7 @@ from tests.workflows.harness import (
 )
 from workflows.contracts import Stage
 from workflows.policy import Policy
+from workflows.windows import office_day
 
 SHANGHAI = timezone(timedelta(hours=8))
 CO_A, CO_B = "区财政局", "区人社局"
@@ -81,37 +82,35 @@ async def test_an_approved_extension_moves_the_window_and_stops_the_climb(
     current = state.window.deadline.date()
     until = current + timedelta(days=2)
 
-    assert "only 区司法局 may" in await refused(
+    assert "只有区司法局可以申请延期" in await refused(
         handle, "request_extension", msg(unit=CO_A, until=until, text="需要协调")
     )
-    assert "empty request for more time" in await refused(
-        handle, "request_extension", msg(until=until)
-    )
-    assert "say until which date" in await refused(
+    assert "延期申请内容为空" in await refused(handle, "request_extension", msg(until=until))
+    assert "请注明延期至哪一天（--until YYYY-MM-DD）" in await refused(
         handle, "request_extension", msg(text="需要协调")
     )
     for early in (current, current - timedelta(days=1)):
         reason = await refused(handle, "request_extension", msg(until=early, text="需要协调"))
-        assert "not later than the current deadline" in reason
-    assert "no request for more time" in await refused(
+        assert f"延期日期 {early} 不晚于当前时限 " in reason
+    assert "没有待审批的延期申请" in await refused(
         handle, "decide_extension", msg(unit=OFFICE, decision="approve")
     )
 
     await send(handle, "request_extension", msg(until=until, text="需要协调财政资金"))
-    assert "already has a request" in await refused(
+    assert "已有一项延期申请待审批" in await refused(
         handle, "request_extension", msg(until=until + timedelta(days=1), text="再延")
     )
     state = await settled(handle, lambda s: "matter_opened" in kinds(s))
     [matter] = state.matters
     assert (matter.kind, matter.unit, matter.until) == ("extension", OFFICE, until)
-    assert last(state, "extension_requested").detail == f"until {until}: 需要协调财政资金"
+    assert last(state, "extension_requested").detail == f"申请延期至 {until}：需要协调财政资金"
     asked = await notices(world, spec.id, 1, kind="matter")
     assert [(p["recipient_role"], p["unit"]) for p in asked] == [("office", OFFICE)]
 
-    assert "only 区政府办公室 may" in await refused(
+    assert "只有区政府办公室可以审批延期申请" in await refused(
         handle, "decide_extension", msg(unit=LEAD, decision="approve")
     )
-    assert "approve or refuse" in await refused(
+    assert "同意（approve）或不同意（refuse）" in await refused(
         handle, "decide_extension", msg(unit=OFFICE, decision="maybe")
     )
     await send(handle, "decide_extension", msg(unit=OFFICE, by="李四", decision="approve"))
@@ -119,11 +118,11 @@ async def test_an_approved_extension_moves_the_window_and_stops_the_climb(
     assert state.window is not None and state.window.name == "deploy"
     assert state.window.deadline == at_close(until)
     assert state.window.deadline.utcoffset() == timedelta(hours=8)
-    assert "extended: " in state.window.rule
+    assert "延期至" in state.window.rule
     approved, replanned = last(state, "extension_approved"), last(state, "replanned")
-    assert approved.seq < replanned.seq and approved.detail == f"until {until}"
+    assert approved.seq < replanned.seq and approved.detail == f"同意延期至 {until}"
     assert replanned.deadline == at_close(until)
-    assert state.matters[0].resolved and state.matters[0].resolution == "approve"
+    assert state.matters[0].resolved and state.matters[0].resolution == "同意"
     # The window is open again: the climb stops, and does not go on an hour later.
     assert state.escalation_level == 0 and not state.window.missed and state.misses == 1
     assert state.light(await world.env.get_current_time()) == "green"
@@ -143,12 +142,13 @@ async def test_a_refused_extension_keeps_the_deadline(world: World) -> None:
     await send(
         handle,
         "request_extension",
-        msg(until=deadline.date() + timedelta(days=1), text="需要协调"),
+        # The office's day: at 01:00 in Beijing the UTC date is still the day before.
+        msg(until=office_day(deadline) + timedelta(days=1), text="需要协调"),
     )
     await send(handle, "decide_extension", msg(unit=OFFICE, decision="refuse", text="不予延期"))
     state = await settled(handle, lambda s: "extension_refused" in kinds(s))
     assert state.window is not None and state.window.deadline == deadline
-    assert state.matters[0].resolved and state.matters[0].resolution == "refuse: 不予延期"
+    assert state.matters[0].resolved and state.matters[0].resolution == "不同意：不予延期"
     assert "extension_approved" not in kinds(state) and "replanned" not in kinds(state)
     assert state.extended_until is None
     # The hour still runs out as before.
@@ -169,15 +169,21 @@ async def test_co_units_sign_contribute_and_are_copied_on_escalation(world: Worl
     state = await settled(handle, lambda s: "co_received" in kinds(s))
     assert state.stage == Stage.ASSIGNED and state.co_received == [CO_A]
     assert (last(state, "co_received").unit, last(state, "co_received").by) == (CO_A, "王五")
-    assert "already signed" in await refused(handle, "receive", msg(unit=CO_A))
+    assert f"{CO_A}已签收任务 {spec.id}，无需重复签收" in await refused(
+        handle, "receive", msg(unit=CO_A)
+    )
 
-    assert "has not signed" in await refused(handle, "contribute", msg(unit=CO_B, text="已测算"))
-    assert "not a co-unit" in await refused(handle, "contribute", msg(unit=LEAD, text="已测算"))
-    assert "empty contribution" in await refused(handle, "contribute", msg(unit=CO_A))
+    assert f"{CO_B}尚未签收任务" in await refused(
+        handle, "contribute", msg(unit=CO_B, text="已测算")
+    )
+    assert "不是任务 " + spec.id + " 的协办单位" in await refused(
+        handle, "contribute", msg(unit=LEAD, text="已测算")
+    )
+    assert "协办情况内容为空" in await refused(handle, "contribute", msg(unit=CO_A))
     await send(handle, "contribute", msg(unit=CO_A, text="已完成经费测算"))
     state = await settled(handle, lambda s: "contributed" in kinds(s))
     assert state.contributions == 1 and state.stage == Stage.ASSIGNED
-    [info] = await notices(world, spec.id, 1, kind="info")
+    [info] = await notices(world, spec.id, 1, kind="contribution")
     assert (info["recipient_role"], info["unit"]) == ("lead_unit", LEAD)
     assert "已完成经费测算" in info["text"] and CO_A in info["text"]
 
@@ -198,13 +204,11 @@ async def test_co_units_sign_contribute_and_are_copied_on_escalation(world: Worl
 async def test_the_office_resolves_a_disagreement_in_time(world: World) -> None:
     spec = make_spec(policy=FAST)
     handle = await world.start(spec)
-    assert "not a unit of task" in await refused(
+    assert "不是任务 " + spec.id + " 的牵头单位或协办单位" in await refused(
         handle, "disagree", msg(unit="区教育局", text="职责不清")
     )
-    assert "empty disagreement" in await refused(handle, "disagree", msg(unit=CO_A))
-    assert "no disagreement awaiting" in await refused(
-        handle, "resolve", msg(unit=OFFICE, text="协调")
-    )
+    assert "意见分歧内容为空" in await refused(handle, "disagree", msg(unit=CO_A))
+    assert "没有待协调的意见分歧" in await refused(handle, "resolve", msg(unit=OFFICE, text="协调"))
     await send(handle, "disagree", msg(unit=CO_A, text="经费来源有分歧"))
     state = await settled(handle, lambda s: "matter_opened" in kinds(s))
     [matter] = state.matters
@@ -218,11 +222,13 @@ async def test_the_office_resolves_a_disagreement_in_time(world: World) -> None:
     asked = await notices(world, spec.id, 1, kind="matter")
     assert [(p["recipient_role"], p["unit"]) for p in asked] == [("office", OFFICE)]
 
-    assert "only 区政府办公室 may" in await refused(handle, "resolve", msg(unit=LEAD, text="协调"))
+    assert "只有区政府办公室可以协调" in await refused(
+        handle, "resolve", msg(unit=LEAD, text="协调")
+    )
     await send(handle, "resolve", msg(unit=OFFICE, by="李四", text="由财政局统筹"))
     state = await settled(handle, lambda s: "disagreement_resolved" in kinds(s))
     assert state.matters[0].resolved and state.matters[0].resolution == "由财政局统筹"
-    assert last(state, "disagreement_resolved").detail == "office: 由财政局统筹"
+    assert last(state, "disagreement_resolved").detail == "办公室：由财政局统筹"
     await world.env.sleep(timedelta(minutes=50))  # past the office's hour: nothing climbs
     state = await settled(handle)
     assert "matter_missed" not in kinds(state)
@@ -254,12 +260,12 @@ async def test_an_unresolved_disagreement_climbs_to_the_leader_in_charge(
         handle, "resolve", msg(unit=OFFICE, role="principal_leader", text="协调")
     )
     await send(
-        handle, "resolve", msg(unit="区政府", by="分管副区长", role="leader_in_charge", text="定了")
+        handle, "resolve", msg(unit=LEAD, by="分管副区长", role="leader_in_charge", text="定了")
     )
     state = await settled(handle, lambda s: "disagreement_resolved" in kinds(s))
     assert state.matters[0].resolved
     resolved = last(state, "disagreement_resolved")
-    assert (resolved.unit, resolved.detail) == ("区政府", "leader_in_charge: 定了")
+    assert (resolved.unit, resolved.detail) == (LEAD, "分管领导：定了")
     await finish(handle)
 
 
@@ -278,11 +284,11 @@ async def test_a_disagreement_left_unresolved_reaches_the_principal_leader(
     assert [p["recipient_role"] for p in up] == ["office", "leader_in_charge", "principal_leader"]
     assert [e.level for e in state.events if e.kind == "matter_escalated"] == [1, 2]
     assert "--role principal_leader" in await refused(
-        handle, "resolve", msg(unit="区政府", role="leader_in_charge", text="协调")
+        handle, "resolve", msg(unit=LEAD, role="leader_in_charge", text="协调")
     )
-    await send(handle, "resolve", msg(unit="区政府", role="principal_leader", text="主要领导定夺"))
+    await send(handle, "resolve", msg(unit=LEAD, role="principal_leader", text="主要领导定夺"))
     state = await settled(handle, lambda s: "disagreement_resolved" in kinds(s))
-    assert last(state, "disagreement_resolved").detail == "principal_leader: 主要领导定夺"
+    assert last(state, "disagreement_resolved").detail == "主要领导：主要领导定夺"
     await finish(handle)
 
 
@@ -291,6 +297,6 @@ async def test_a_second_disagreement_waits_for_the_first(world: World) -> None:
     handle = await world.start(spec)
     await send(handle, "disagree", msg(unit="区财政局", text="经费分担有分歧"))
     reason = await refused(handle, "disagree", msg(unit="区人社局", text="人员安排有分歧"))
-    assert "already has a disagreement" in reason
+    assert "已有一项意见分歧正在协调" in reason
     await send(handle, "resolve", msg(unit=OFFICE, text="按比例分担"))
     await send(handle, "disagree", msg(unit="区人社局", text="人员安排有分歧"))

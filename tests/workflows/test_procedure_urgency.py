@@ -55,11 +55,13 @@ async def test_raising_the_urgency_moves_the_pending_deadline_earlier(world: Wor
     opened, old = state.window.opened_at, state.window.deadline
     assert old - opened == timedelta(hours=1)  # normal: the policy's own receive window
 
-    assert "only 区政府办公室 may" in await refused(
+    assert "只有区政府办公室可以提升紧急程度" in await refused(
         handle, "raise_urgency", msg(unit=LEAD, urgency="urgent")
     )
-    assert "say which urgency" in await refused(handle, "raise_urgency", msg(unit=OFFICE))
-    assert "can only be raised" in await refused(
+    assert "请注明紧急程度：重要（important）或紧急（urgent）" in await refused(
+        handle, "raise_urgency", msg(unit=OFFICE)
+    )
+    assert "紧急程度已是“一般”，只能提升" in await refused(
         handle, "raise_urgency", msg(unit=OFFICE, urgency="normal")
     )
 
@@ -70,7 +72,7 @@ async def test_raising_the_urgency_moves_the_pending_deadline_earlier(world: Wor
     assert state.current_urgency == "important"
     assert state.window is not None and state.window.deadline == old
     assert "replanned" not in kinds(state)
-    assert "can only be raised" in await refused(
+    assert "紧急程度已是“重要”，只能提升" in await refused(
         handle, "raise_urgency", msg(unit=OFFICE, urgency="important")
     )
 
@@ -80,20 +82,20 @@ async def test_raising_the_urgency_moves_the_pending_deadline_earlier(world: Wor
     assert state.current_urgency == "urgent"
     assert state.window is not None and state.window.deadline == new
     raised = last(state, "urgency_raised")
-    assert (raised.unit, raised.by, raised.detail) == (OFFICE, "李四", "important → urgent")
+    assert (raised.unit, raised.by, raised.detail) == (OFFICE, "李四", "重要 → 紧急")
     replanned = last(state, "replanned")
     assert replanned.seq > raised.seq and replanned.deadline == new
     assert f"{local(old)} → {local(new)}" in replanned.detail
-    assert "urgency raised to urgent" in replanned.detail
+    assert "紧急程度提升为紧急" in replanned.detail
     await attribute(world.env.client, handle, "Urgency", "urgent")
 
     for lower in ("urgent", "important"):
         reason = await refused(handle, "raise_urgency", msg(unit=OFFICE, urgency=lower))
-        assert "already urgent" in reason and "can only be raised" in reason
+        assert "紧急程度已是“紧急”，只能提升" in reason
     # The running timer follows the new deadline: eleven minutes in, the receipt is late.
     await world.env.sleep(timedelta(minutes=11))
     state = await at_level(handle, 1)
-    assert [e.detail for e in state.events if e.kind == "missed"] == ["签收 missed"]
+    assert [e.detail for e in state.events if e.kind == "missed"] == ["签收已逾期"]
     await finish(handle)
 
 

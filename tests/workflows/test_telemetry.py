@@ -19,7 +19,7 @@ from tests.peers import WebhookReceiver
 from tests.workflows.harness import at_level, eventually, finish, make_spec, running_worker, start
 from worker import logs
 from worker.main import connect
-from worker.telemetry import configure_tracing, runtime
+from worker.telemetry import configure_tracing, core_logging, runtime
 
 EXPORTER = InMemorySpanExporter()
 
@@ -35,7 +35,8 @@ async def test_one_trace_runs_from_the_start_to_the_sql_of_the_first_escalation(
         handle = await start(client, spec, task_queue)
         await ts_env.sleep(timedelta(hours=1, minutes=1))
         await at_level(handle, 1)
-        await eventually(lambda: _span_named("RunActivity:notify.send_notices"))
+        # From release 4 the escalation's notices go with its ledger write.
+        await eventually(lambda: _span_named("RunActivity:ledger.record_and_notify"))
         await finish(handle)
     spans = EXPORTER.get_finished_spans()
     by_id = {s.context.span_id: s for s in spans}
@@ -45,7 +46,7 @@ async def test_one_trace_runs_from_the_start_to_the_sql_of_the_first_escalation(
     assert {
         "RunWorkflow:TaskWorkflow",
         "RunActivity:ledger.record_events",
-        "RunActivity:notify.send_notices",
+        "RunActivity:ledger.record_and_notify",
         "INSERT task_events",
         "INSERT notifications",
     } <= names
@@ -62,6 +63,8 @@ async def test_one_trace_runs_from_the_start_to_the_sql_of_the_first_escalation(
     assert "RunActivity:ledger.record_events" in ancestors(sql)
     assert ancestors(sql)[-1] == "StartWorkflow:TaskWorkflow"
     assert sql.attributes and sql.attributes["db.system"] == "postgresql"
+    outbox = next(s for s in mine if s.name == "INSERT notifications")
+    assert "RunActivity:ledger.record_and_notify" in ancestors(outbox)
 
 
 async def _span_named(name: str) -> bool:
@@ -104,10 +107,29 @@ async def test_metrics_move_on_the_prometheus_endpoint(
 
 
 async def test_a_metrics_port_in_use_turns_metrics_off_not_the_worker() -> None:
+    out = io.StringIO()
+    logs.configure(stream=out)
     with socket.socket() as busy:
-        busy.bind(("0.0.0.0", 0))
+        busy.bind(("127.0.0.1", 0))  # where the endpoint listens by default
         busy.listen()
-        assert runtime(busy.getsockname()[1]) is None
+        rt = runtime(busy.getsockname()[1])
+    said = [json.loads(line) for line in out.getvalue().splitlines()]
+    assert [x["event"] for x in said] == ["metrics endpoint off: cannot listen"]
+    # A runtime all the same, without the endpoint: the worker goes on, its core's lines
+    # still forwarded to the log.
+    assert rt.metric_meter is not None
+
+
+def test_the_sdk_core_s_own_lines_go_through_the_same_renderer() -> None:
+    out = io.StringIO()
+    logs.configure(stream=out)
+    config = core_logging()
+    assert config.forwarding is not None
+    # What the core forwards arrives as a record of its logger, under temporalio.core.
+    config.forwarding.logger.warning("Error polling: transport error (13800001234)")
+    [line] = [json.loads(x) for x in out.getvalue().splitlines()]
+    assert line["logger"].startswith("temporalio.core") and line["level"] == "warning"
+    assert "138****1234" in line["event"]  # masked as every line is
 
 
 def test_log_lines_are_json_bound_and_masked() -> None:

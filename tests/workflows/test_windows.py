@@ -96,7 +96,7 @@ async def test_working_day_windows_close_at_18_00_shanghai_on_a_weekday(
     assert (deadline.hour, deadline.minute) == (18, 0) and deadline.weekday() < 5
     opened = state.window.opened_at.astimezone(deadline.tzinfo).date()
     assert 1 <= (deadline.date() - opened).days <= 3  # the next working day
-    assert "1 working days" in state.window.rule
+    assert "1 个工作日" in state.window.rule
     await finish(handle)
 
 
@@ -125,7 +125,7 @@ async def test_a_notification_the_peer_refuses_is_recorded_and_the_climb_goes_on
     told = await pool.fetch(
         "SELECT kind FROM notifications WHERE task_id = $1 AND role = 'office'", spec.id
     )
-    assert told and {r["kind"] for r in told} == {"info"}
+    assert told and {r["kind"] for r in told} == {"undelivered"}
 
 
 async def _window_named(handle: object, name: str) -> object:
