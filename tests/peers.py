@@ -1,9 +1,11 @@
-"""Real peers on loopback for tests: an HTTP receiver that records every POST."""
+"""Real peers on loopback for tests: an HTTP receiver that records every POST, and the
+server a test's own peer stands on (LoopbackPeer)."""
 
 from __future__ import annotations
 
 import json
 import threading
+from email.message import Message
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
@@ -92,3 +94,41 @@ class SmtpPeer:
 
     def __exit__(self, *exc: object) -> None:
         self.controller.stop()
+
+
+class LoopbackPeer:
+    """A real HTTP server on 127.0.0.1 whose every POST is answered by `answer`: a test's
+    own peer says what it does with a request (delay it, hold it, refuse it, keep its key),
+    and this runs the server. Closing it sets `release`, so a held request lets go."""
+
+    def __init__(self) -> None:
+        self.release = threading.Event()
+        peer = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self) -> None:
+                body = self.rfile.read(int(self.headers.get("Content-Length", "0")))
+                status, reply = peer.answer(self.headers, body)
+                try:
+                    self.send_response(status)
+                    self.end_headers()
+                    self.wfile.write(reply)
+                except OSError:
+                    pass  # the sender gave up waiting (a killed worker, a cancelled attempt)
+
+            def log_message(self, *args: Any) -> None:
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.server.daemon_threads = True
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/hook"
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def answer(self, headers: Message, body: bytes) -> tuple[int, bytes]:
+        """The status and body to answer a POST with (the request is already read)."""
+        raise NotImplementedError
+
+    def close(self) -> None:
+        self.release.set()
+        self.server.shutdown()
+        self.server.server_close()

@@ -20,7 +20,7 @@ import time
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from datetime import UTC, datetime, timedelta
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from email.message import Message
 from typing import Any
 
 import asyncpg
@@ -33,6 +33,7 @@ from activities.ledger import LedgerActivities
 from activities.notify import NotifyActivities, idempotency_key
 from tests.integration.conftest import seed_task
 from tests.integration.test_notify import make_notice, outbox
+from tests.peers import LoopbackPeer
 from workflows.contracts import Event, LedgerBatch, Notice, NoticeBatch, TaskSnapshot, TaskSpec
 from workflows.names import Channel, NoticeKind, Stage
 from workflows.policy import BUILTIN
@@ -40,7 +41,7 @@ from workflows.policy import BUILTIN
 LONG_AGO = timedelta(days=3)  # older than any row another test of the session leaves
 
 
-class Receiver:
+class Receiver(LoopbackPeer):
     """A webhook on loopback that answers 503 while `down`, takes `delay` seconds over each
     request, goes down by itself when the key `down_at` arrives, and holds the request
     for the key `hold` until `release` is set. It keeps the Idempotency-Key of every
@@ -52,51 +53,31 @@ class Receiver:
         self.down_at: str | None = None
         self.hold: str | None = None
         self.held = threading.Event()  # the held request has arrived
-        self.release = threading.Event()
         self.keys: list[str] = []
         self.requests: list[str] = []
         self._lock = threading.Lock()
-        peer = self
+        super().__init__()
 
-        class Handler(BaseHTTPRequestHandler):
-            def do_POST(self) -> None:
-                self.rfile.read(int(self.headers["Content-Length"]))
-                key = self.headers.get("Idempotency-Key") or ""
-                time.sleep(peer.delay)
-                with peer._lock:
-                    peer.requests.append(key)
-                    if key and key == peer.down_at:
-                        peer.down = True
-                    down = peer.down
-                if key and key == peer.hold:
-                    peer.held.set()
-                    peer.release.wait(30)
-                if not down:
-                    with peer._lock:
-                        peer.keys.append(key)
-                try:
-                    self.send_response(503 if down else 200)
-                    self.end_headers()
-                except OSError:
-                    pass
-
-            def log_message(self, *args: Any) -> None:
-                pass
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.server.daemon_threads = True
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/hook"
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+    def answer(self, headers: Message, body: bytes) -> tuple[int, bytes]:
+        key = headers.get("Idempotency-Key") or ""
+        time.sleep(self.delay)
+        with self._lock:
+            self.requests.append(key)
+            if key and key == self.down_at:
+                self.down = True
+            down = self.down
+        if key and key == self.hold:
+            self.held.set()
+            self.release.wait(30)
+        if not down:
+            with self._lock:
+                self.keys.append(key)
+        return (503 if down else 200), b""
 
     def got(self, keys: set[str]) -> list[str]:
         """The keys among `keys` delivered, in the order they arrived."""
         with self._lock:
             return [k for k in self.keys if k in keys]
-
-    def close(self) -> None:
-        self.release.set()
-        self.server.shutdown()
-        self.server.server_close()
 
 
 @pytest.fixture

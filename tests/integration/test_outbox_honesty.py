@@ -13,7 +13,7 @@ import json
 import threading
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from email.message import Message
 from typing import Any
 
 import asyncpg
@@ -26,7 +26,7 @@ from activities.ledger import LedgerActivities
 from activities.notify import NotifyActivities, cancel_ended, idempotency_key, waiting_by_channel
 from tests.integration.conftest import seed_task
 from tests.integration.test_notify import make_notice, outbox
-from worker import logs
+from tests.peers import LoopbackPeer
 from workflows.contracts import (
     Event,
     LedgerBatch,
@@ -39,7 +39,7 @@ from workflows.names import Stage
 from workflows.policy import BUILTIN
 
 
-class Peer:
+class Peer(LoopbackPeer):
     """A peer on loopback that holds its first answer back until told (the worker dies
     meanwhile), keeps every request with its Idempotency-Key header, and answers as a
     webhook (200) or a robot ({"errcode": 0})."""
@@ -47,35 +47,14 @@ class Peer:
     def __init__(self) -> None:
         self.requests: list[tuple[str | None, dict[str, Any]]] = []
         self.first_arrived = threading.Event()
-        self.release = threading.Event()
-        peer = self
+        super().__init__()
 
-        class Handler(BaseHTTPRequestHandler):
-            def do_POST(self) -> None:
-                body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
-                peer.requests.append((self.headers.get("Idempotency-Key"), body))
-                if len(peer.requests) == 1:
-                    peer.first_arrived.set()
-                    peer.release.wait(30)
-                try:
-                    self.send_response(200)
-                    self.end_headers()
-                    self.wfile.write(b'{"errcode": 0}')
-                except OSError:
-                    pass
-
-            def log_message(self, *args: Any) -> None:
-                pass
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.server.daemon_threads = True
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/hook"
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
-
-    def close(self) -> None:
-        self.release.set()
-        self.server.shutdown()
-        self.server.server_close()
+    def answer(self, headers: Message, body: bytes) -> tuple[int, bytes]:
+        self.requests.append((headers.get("Idempotency-Key"), json.loads(body)))
+        if len(self.requests) == 1:
+            self.first_arrived.set()
+            self.release.wait(30)
+        return 200, b'{"errcode": 0}'
 
 
 @pytest.fixture
@@ -163,21 +142,6 @@ async def test_a_robot_sent_once_is_not_flagged(
     assert outcome.status == "delivered"
     assert (await outbox(pool, notice))["possible_duplicate"] is False
     await robot.client.aclose()
-
-
-@pytest.fixture
-def captured_log() -> Iterator[io.StringIO]:
-    import logging
-
-    root = logging.getLogger()
-    before = (list(root.handlers), root.level)
-    out = io.StringIO()
-    logs.configure(stream=out)
-    try:
-        yield out
-    finally:
-        root.handlers[:] = before[0]
-        root.setLevel(before[1])
 
 
 async def test_the_attempt_that_gives_up_marks_the_row_failed_in_one_line(

@@ -13,10 +13,9 @@ import signal
 import subprocess
 import sys
 import threading
-import time
 from collections.abc import AsyncIterator
 from datetime import timedelta
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from email.message import Message
 from typing import Any
 
 import asyncpg
@@ -25,6 +24,7 @@ from temporalio.api.operatorservice.v1 import AddSearchAttributesRequest
 from temporalio.testing import WorkflowEnvironment
 
 from tests.conftest import SEARCH_ATTRIBUTES, venv_binary
+from tests.peers import LoopbackPeer
 from tests.workflows.harness import (
     HOURLY,
     activities_closed,
@@ -36,38 +36,23 @@ from tests.workflows.harness import (
 from worker.client import DATA_CONVERTER
 
 
-class StallingPeer:
+class StallingPeer(LoopbackPeer):
     """Keeps every request; stalls the first one; delivers each idempotency key once."""
 
     def __init__(self) -> None:
         self.requests: list[dict[str, Any]] = []
         self.delivered: dict[str, dict[str, Any]] = {}
         self.stall_first = threading.Event()
-        peer = self
+        super().__init__()
 
-        class Handler(BaseHTTPRequestHandler):
-            def do_POST(self) -> None:
-                body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
-                peer.requests.append(body)
-                if len(peer.requests) == 1:
-                    peer.stall_first.set()
-                    time.sleep(60)  # the worker is killed while waiting for this answer
-                key = self.headers["Idempotency-Key"]
-                peer.delivered.setdefault(key, body)
-                try:
-                    self.send_response(200)
-                    self.end_headers()
-                    self.wfile.write(b"ok")
-                except OSError:
-                    pass
-
-            def log_message(self, *args: Any) -> None:
-                pass
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.server.daemon_threads = True
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/hook"
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+    def answer(self, headers: Message, body: bytes) -> tuple[int, bytes]:
+        payload = json.loads(body)
+        self.requests.append(payload)
+        if len(self.requests) == 1:
+            self.stall_first.set()
+            self.release.wait(60)  # the worker is killed while waiting for this answer
+        self.delivered.setdefault(headers["Idempotency-Key"], payload)
+        return 200, b"ok"
 
 
 @pytest.fixture
@@ -135,6 +120,7 @@ async def test_a_killed_worker_sends_nothing_twice(
         "SELECT possible_duplicate FROM notifications WHERE task_id = $1", spec.id
     )
     assert flagged is False  # the webhook deduplicates on the key: nobody saw it twice
+    peer.close()
 
 
 async def _true(value: bool) -> bool:
