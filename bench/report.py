@@ -68,7 +68,11 @@ def _met(ok: bool) -> str:
 def rows(results: dict[str, Any]) -> list[Row]:
     failed = {k: v for k, v in results.items() if isinstance(v, dict) and "error" in v}
     r = {k: v for k, v in results.items() if k not in failed}
-    out: list[Row] = [(name, "FAILED", v["error"][:80], "", "", "") for name, v in failed.items()]
+    # One line per failure, whatever the error said (a PostgreSQL error carries a DETAIL line).
+    out: list[Row] = [
+        (name, "FAILED", " ".join(v["error"].split())[:120], "", "", "")
+        for name, v in failed.items()
+    ]
     if "starts" in r:
         s = r["starts"]
         d, b = s["duban"]["per_second"], s["bare"]["per_second"]
@@ -79,15 +83,16 @@ def rows(results: dict[str, Any]) -> list[Row]:
                 _num(d),
                 _num(b),
                 _ratio(d, b),
-                f"≥ 0.5× bare: {_met(d >= 0.5 * b)}",
+                f"≥ 0.8× bare: {_met(d >= 0.8 * b)}",
             )
         )
     if "storm" in r:
         for kind, label in (("storm", "storm"), ("steady", "steady")):
             s = r["storm"][kind]
             d, b = s["duban"], s["bare"]
-            met = d["max"] <= 30 if kind == "storm" else d["p99"] <= 2
-            target = f"{'max ≤ 30 s' if kind == 'storm' else 'p99 ≤ 2 s'}: {_met(met)}"
+            # Issue 17: the storm's last notice within 2× bare; the steady state's p99 ≤ 2 s.
+            met = d["max"] <= 2 * b["max"] if kind == "storm" else d["p99"] <= 2
+            target = f"{'max ≤ 2× bare' if kind == 'storm' else 'p99 ≤ 2 s'}: {_met(met)}"
             for q in ("p50", "p99", "max"):
                 out.append(
                     (
@@ -103,7 +108,7 @@ def rows(results: dict[str, Any]) -> list[Row]:
         s = r["signoff"]
         d, b = s["duban"], s["bare"]
         for q in ("p50", "p99"):
-            target = f"p99 ≤ 1.5× bare: {_met(d['p99'] <= 1.5 * b['p99'])}" if q == "p99" else ""
+            target = f"{q} ≤ 1.5× bare: {_met(d[q] <= 1.5 * b[q])}"
             out.append(
                 (
                     f"3 sign-off ({s['senders']} senders)",
