@@ -7,14 +7,15 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
-from zoneinfo import ZoneInfo
 
 import asyncpg
 import chinese_calendar
 from temporalio import activity
 
 from workflows import activity_names, durations
-from workflows.contracts import Deadline, DeadlineRequest, MarginRequest
+from workflows.contracts import CalendarYear, Deadline, DeadlineRequest, MarginRequest
+from workflows.core import workdays
+from workflows.core.workdays import FALLBACK_NOTE, Day, Hours, plain
 
 _CHINESE_NAMES = {
     "New Year's Day": "元旦",
@@ -26,17 +27,6 @@ _CHINESE_NAMES = {
     "Mid-autumn Festival": "中秋节",
     "Anti-Fascist 70th Day": "抗战胜利70周年纪念日",
 }
-
-
-# How a deadline counted Monday to Friday says so: the year has no published calendar.
-FALLBACK_NOTE = "按周一至周五推算（无官方日历）"
-
-
-@dataclass(frozen=True)
-class Day:
-    working: bool
-    why: str  # e.g. "国庆节", "调休上班", "weekend", "weekday"
-    source: str  # "table" | "chinesecalendar" | "fallback"
 
 
 @dataclass(frozen=True)
@@ -69,9 +59,8 @@ def classify(day: date, overrides: Overrides = NONE) -> Day:
     if day in overrides.days:
         o = overrides.days[day]
         return Day(o.kind == "workday", o.name or o.kind, "table")
-    weekend = day.weekday() >= 5
     if day.year in overrides.years:
-        return Day(not weekend, "weekend" if weekend else "weekday", "table")
+        return plain(day, "table")
     if library_knows(day.year):
         holiday, name = chinese_calendar.get_holiday_detail(day)
         if not holiday and day.weekday() >= 5:
@@ -80,12 +69,13 @@ def classify(day: date, overrides: Overrides = NONE) -> Day:
             why = _CHINESE_NAMES.get(name, name) if name else "weekend"
             return Day(False, why, "chinesecalendar")
         return Day(True, "weekday", "chinesecalendar")
-    return Day(not weekend, "weekend" if weekend else "weekday", "fallback")
+    return plain(day, "fallback")
 
 
 class WorkingCalendar:
     """A window of N working days closes at the office's closing time on the N-th working
-    day after the day it opens (the day of opening does not count)."""
+    day after the day it opens (the day of opening does not count). The counting is
+    workflows/core/workdays.py's, over the library and the operators' table."""
 
     def __init__(
         self,
@@ -93,67 +83,25 @@ class WorkingCalendar:
         closing: time = time(18, 0),
         opening: time = time(9, 0),
     ) -> None:
-        self.tz = ZoneInfo(tz)
+        self.hours = Hours(tz, closing, opening)
+        self.tz = self.hours.zone
         self.closing = closing
         self.opening = opening
 
-    @property
-    def _zone(self) -> str:
-        return "北京时间" if self.tz.key == "Asia/Shanghai" else self.tz.key
-
-    def _at_close(self, day: date) -> datetime:
-        return datetime.combine(day, self.closing, self.tz)
-
     def deadline(self, req: DeadlineRequest, overrides: Overrides = NONE) -> Deadline:
-        if req.on_date is not None:
-            d = classify(req.on_date, overrides)
-            return Deadline(
-                at=self._at_close(req.on_date),
-                rule=f"{req.on_date} {self.closing:%H:%M} 截止（{self._zone}）"
-                + (f"；日历：{FALLBACK_NOTE}" if d.source == "fallback" else ""),
-                fallback=d.source == "fallback",
-            )
-        opened = req.opened_at.astimezone(self.tz)
-        day, counted, fallback = opened.date(), 0, False
-        skipped: list[tuple[date, str]] = []
-        while counted < req.working_days:
-            day += timedelta(days=1)
-            d = classify(day, overrides)
-            fallback = fallback or d.source == "fallback"
-            if d.working:
-                counted += 1
-            else:
-                skipped.append((day, d.why))
-        holidays = sorted({why for _, why in skipped if why != "weekend"})
-        rule = (
-            f"自 {opened:%Y-%m-%d %H:%M} 起 {req.working_days} 个工作日，"
-            f"{self.closing:%H:%M} 截止（{self._zone}）；日历："
-            + (FALLBACK_NOTE if fallback else "国家法定工作日")
-            + (f"；跳过{'、'.join(holidays)}" if holidays else "")
-        )
-        return Deadline(at=self._at_close(day), rule=rule, fallback=fallback, skipped=skipped)
+        return workdays.deadline(req, self.hours, lambda d: classify(d, overrides))
 
     def margin_start(self, req: MarginRequest, overrides: Overrides = NONE) -> datetime:
         """The close of the working day `margin` working days before the deadline's day."""
-        days = durations.working_days(req.margin) or 0
-        day, counted = req.deadline.astimezone(self.tz).date(), 0
-        while counted < days:
-            day -= timedelta(days=1)
-            if classify(day, overrides).working:
-                counted += 1
-        return min(self._at_close(day), req.deadline)
+        return workdays.margin_start(req, self.hours, lambda d: classify(d, overrides))
 
     def working_hours_from(self, at: datetime, overrides: Overrides = NONE) -> datetime:
         """`at` itself within working hours, else the next working morning."""
-        local = at.astimezone(self.tz)
-        day = local.date()
-        if classify(day, overrides).working and self.opening <= local.time() < self.closing:
-            return at
-        if not (classify(day, overrides).working and local.time() < self.opening):
-            day += timedelta(days=1)
-            while not classify(day, overrides).working:
-                day += timedelta(days=1)
-        return datetime.combine(day, self.opening, self.tz)
+        return workdays.working_hours_from(at, self.hours, lambda d: classify(d, overrides))
+
+    def year(self, year: int, overrides: Overrides = NONE) -> CalendarYear:
+        """The year as a workflow holds it (release 5 on)."""
+        return workdays.year_of(lambda d: classify(d, overrides), year, self.hours)
 
 
 async def load_overrides(pool: asyncpg.Pool | None, start: date, end: date) -> Overrides:
@@ -196,6 +144,26 @@ class CalendarActivities:
         days = durations.working_days(req.margin) or 0
         return self.calendar.margin_start(req, await self._overrides(req.deadline, days))
 
+    @activity.defn(name=activity_names.WORKING_YEAR)
+    async def working_year(self, year: int) -> CalendarYear:
+        """A whole year for the workflow to count in itself: one read, once a year a run."""
+        overrides = await load_overrides(self.pool, date(year, 1, 1), date(year, 12, 31))
+        return self.calendar.year(year, overrides)
+
     @activity.defn(name=activity_names.WORKING_HOURS_FROM)
     async def working_hours_from(self, at: datetime) -> datetime:
         return self.calendar.working_hours_from(at, await self._overrides(at, 10))
+
+
+__all__ = [
+    "FALLBACK_NOTE",
+    "NONE",
+    "CalendarActivities",
+    "Day",
+    "Override",
+    "Overrides",
+    "WorkingCalendar",
+    "classify",
+    "library_knows",
+    "load_overrides",
+]

@@ -121,6 +121,7 @@ def build_worker(
             calendar.working_deadline,
             calendar.margin_start,
             calendar.working_hours_from,
+            calendar.working_year,
             digest.send_weekly_digest,
         ],
         workflow_runner=SANDBOX,

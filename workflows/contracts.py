@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import date, datetime, time
 from typing import Annotated, Any, Literal
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints, model_validator
@@ -252,6 +252,19 @@ class Deadline(BaseModel):
     rule: str
     fallback: bool = False
     skipped: list[tuple[date, str]] = Field(default_factory=list)  # days not counted, and why
+
+
+class CalendarYear(BaseModel):
+    """One year of working days as a workflow holds it (from release 5): where the year's
+    calendar comes from, the days Monday to Friday does not say (holidays, make-up working
+    days, a weekend inside a holiday, each with its name), and the office's hours."""
+
+    year: int
+    source: Literal["table", "chinesecalendar", "fallback"]
+    unusual: list[tuple[date, bool, str]] = Field(default_factory=list)  # day, working, why
+    tz: str
+    closing: time
+    opening: time
 
 
 class MarginRequest(BaseModel):

@@ -5,7 +5,7 @@ holds one Effects and hands it the core's intents to carry out."""
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Coroutine
+from collections.abc import Callable, Coroutine
 from datetime import date, datetime, timedelta
 from typing import Any, Protocol, TypeVar
 
@@ -24,6 +24,7 @@ from workflows.contracts import (
     NEXT_DEADLINE,
     STAGE,
     URGENCY,
+    CalendarYear,
     Deadline,
     DeadlineRequest,
     Event,
@@ -34,11 +35,11 @@ from workflows.contracts import (
     NoticeOutcome,
     TaskState,
 )
-from workflows.core import delivery, views
+from workflows.core import delivery, views, workdays
 from workflows.core.decision import Count, Decision, Intent, Notify, Record, Rules, Warn
 from workflows.names import TERMINAL_STAGES
 from workflows.policy import ROLE_LABELS
-from workflows.windows import local
+from workflows.windows import OFFICE_TZ, local
 
 T = TypeVar("T")
 
@@ -94,6 +95,10 @@ class Effects:
         # From release 4: notices that go with the next ledger write, in one activity.
         self.riding: list[Notice] = []
         self.held_notices = 0  # notices waiting for working hours, for the status query
+        # From release 5: the working days of the years this run has counted in, each
+        # fetched once (a local activity); forgotten when the calendar changes.
+        self.years: dict[int, CalendarYear] = {}
+        self._held: workdays.HeldYears | None = None
 
     @property
     def s(self) -> TaskState:
@@ -296,9 +301,13 @@ class Effects:
 
     async def _wait_for_working_hours(self) -> None:
         """Outside working hours a non-urgent notice waits, durably, for the next morning."""
-        opens = await self.ask_calendar(
-            activity_names.WORKING_HOURS_FROM, workflow.now(), datetime, "查询工作时间"
-        )
+        now = workflow.now()
+        if self.host.rules.has("calendar-held"):
+            opens = await self.count(lambda h, c: workdays.working_hours_from(now, h, c))
+        else:
+            opens = await self.ask_calendar(
+                activity_names.WORKING_HOURS_FROM, now, datetime, "查询工作时间"
+            )
         if opens > workflow.now():
             self.held_notices += 1
             try:
@@ -329,29 +338,57 @@ class Effects:
         )
         return result
 
+    async def count(self, counting: Callable[[workdays.Hours, workdays.Classify], T]) -> T:
+        """Count working days over the years held (release 5 on): a year the count reaches
+        that is not held yet is fetched first, once, by a local activity. Opening a window
+        or climbing a rung then asks nothing of the worker: a deadline storm's escalations
+        and a sign-off's next window each waited on a local activity before (issue 17)."""
+        while True:
+            try:
+                if self._held is None:
+                    self._held = workdays.HeldYears(self.years, local_year(workflow.now()))
+                return counting(self._held.hours, self._held)
+            except workdays.YearNotHeld as missing:
+                self.years[missing.year] = await self.ask_calendar(
+                    activity_names.WORKING_YEAR,
+                    missing.year,
+                    CalendarYear,
+                    f"读取 {missing.year} 年工作日历",
+                )
+                self._held = None
+
+    def forget_calendar(self) -> None:
+        """The calendar changed: each year is fetched again when a count next reaches it."""
+        self.years.clear()
+        self._held = None
+
     async def deadline(self, opened: datetime, span: str) -> Deadline:
         days = durations.working_days(span)
         if days is None:
             at = opened + durations.plain(span)
             return Deadline(at=at, rule=f"自 {local(opened)} 起 {durations.say(span)}")
         request = DeadlineRequest(opened_at=opened, working_days=days)
-        return await self.ask_calendar(
-            activity_names.WORKING_DEADLINE, request, Deadline, f"计算 {days} 个工作日期限"
-        )
+        return await self._deadline(request, f"计算 {days} 个工作日期限")
 
     async def deadline_on(self, due: date) -> Deadline:
         request = DeadlineRequest(opened_at=workflow.now(), working_days=0, on_date=due)
-        return await self.ask_calendar(
-            activity_names.WORKING_DEADLINE, request, Deadline, "计算完成时限"
-        )
+        return await self._deadline(request, "计算完成时限")
+
+    async def _deadline(self, request: DeadlineRequest, summary: str) -> Deadline:
+        if self.host.rules.has("calendar-held"):
+            return await self.count(lambda h, c: workdays.deadline(request, h, c))
+        return await self.ask_calendar(activity_names.WORKING_DEADLINE, request, Deadline, summary)
 
     async def margin_start(self, deadline: datetime, margin: str) -> datetime:
         """When the warning margin before `deadline` begins."""
         if durations.working_days(margin) is None:
             return deadline - durations.plain(margin)
+        request = MarginRequest(deadline=deadline, margin=margin)
+        if self.host.rules.has("calendar-held"):
+            return await self.count(lambda h, c: workdays.margin_start(request, h, c))
         return await self.ask_calendar(
             activity_names.MARGIN_START,
-            MarginRequest(deadline=deadline, margin=margin),
+            request,
             datetime,
             f"计算预警时间（提前 {durations.say(margin)}）",
         )
@@ -382,6 +419,11 @@ class Effects:
             pairs.append(CO_UNITS.value_set(list(s.spec.co_units)))
         workflow.upsert_search_attributes(pairs)
         self.published = view.values
+
+
+def local_year(at: datetime) -> int:
+    """The office's year at `at`: the first year a count fetches."""
+    return at.astimezone(OFFICE_TZ).year
 
 
 def until(deadline: datetime) -> timedelta:

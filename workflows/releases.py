@@ -44,6 +44,9 @@ PATCHES: dict[str, int] = {
     # (one activity and one workflow task fewer per step); what cannot go at once is then
     # tried patiently on its own.
     "notices-with-the-ledger": 4,
+    # Release 5: speed. The workflow holds the year's working days (fetched once a year a
+    # run) and counts its deadlines itself, instead of a local activity per deadline.
+    "calendar-held": 5,
 }
 
 CURRENT = max(PATCHES.values())

@@ -514,6 +514,7 @@ class TaskWorkflow:
     @workflow.signal
     def calendar_changed(self, reason: str) -> None:
         """The working-day calendar changed: recompute the pending deadlines."""
+        self.effects.forget_calendar()
         self.replan_reasons.append(reason or "工作日历已更新")
 
     @workflow.query
