@@ -122,10 +122,14 @@ async def load_overrides(pool: asyncpg.Pool | None, start: date, end: date) -> O
     )
 
 
+YEARS_KEPT = 16  # years worked out and kept by the year activity, each a few kilobytes
+
+
 class CalendarActivities:
     def __init__(self, calendar: WorkingCalendar, pool: asyncpg.Pool | None = None) -> None:
         self.calendar = calendar
         self.pool = pool
+        self._years: dict[tuple[int, bool, frozenset[tuple[date, Override]]], CalendarYear] = {}
 
     async def _overrides(self, around: datetime | date, days: int) -> Overrides:
         start = around.date() if isinstance(around, datetime) else around
@@ -146,9 +150,17 @@ class CalendarActivities:
 
     @activity.defn(name=activity_names.WORKING_YEAR)
     async def working_year(self, year: int) -> CalendarYear:
-        """A whole year for the workflow to count in itself: one read, once a year a run."""
+        """A whole year for the workflow to count in itself, once a year a run. Classifying
+        365 days takes some 20 ms, so a year is worked out once per state of its rows in the
+        operators' table (read every time: a change is seen at once)."""
         overrides = await load_overrides(self.pool, date(year, 1, 1), date(year, 12, 31))
-        return self.calendar.year(year, overrides)
+        key = (year, year in overrides.years, frozenset(overrides.days.items()))
+        held = self._years.get(key)
+        if held is None:
+            if len(self._years) >= YEARS_KEPT:
+                self._years.clear()
+            held = self._years[key] = self.calendar.year(year, overrides)
+        return held
 
     @activity.defn(name=activity_names.WORKING_HOURS_FROM)
     async def working_hours_from(self, at: datetime) -> datetime:

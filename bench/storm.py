@@ -47,6 +47,7 @@ from bench.tasks import (
     start_task,
     wait_for,
 )
+from workflows.task import TaskWorkflow
 
 OFFICE_TZ = ZoneInfo("Asia/Shanghai")
 LANES = 32
@@ -62,6 +63,11 @@ async def _send(stack: Stack, task_id: str, action: str, msg: Any) -> None:
 
 async def _send_all(stack: Stack, ids: list[str], action: str, msg: Any) -> None:
     await for_each(ids, lambda i: _send(stack, i, action, msg), LANES)
+
+
+async def _hours_moved(stack: Stack, task_id: str) -> None:
+    handle = stack.client.get_workflow_handle(task_id)
+    await handle.signal(TaskWorkflow.calendar_changed, "下班时间调整")
 
 
 async def _notices(stack: Stack, like: str) -> dict[str, float]:
@@ -108,15 +114,20 @@ async def duban_side(
         await _send_all(stack, ids, "deploy", lead())
     setup = time.monotonic() - t0
     # Time for the plan reports, in whole seconds, as a closing time is written: a third of
-    # the setup's steps, but the new worker replays every task's history first, and the
-    # worker, not the server, sets the pace of that. 1.5x the whole setup leaves room.
-    instant = datetime.now(UTC) + timedelta(seconds=max(30.0, 1.5 * setup + 30))
+    # the setup's steps and the tasks told of the new hours, but the new worker replays
+    # every task's history first, and the worker, not the server, sets the pace of that.
+    # Twice the whole setup leaves room.
+    instant = datetime.now(UTC) + timedelta(seconds=max(30.0, 2 * setup + 30))
     instant = max(instant, datetime.combine(due, datetime.min.time(), OFFICE_TZ))
     instant = instant.replace(microsecond=0)
     if instant.astimezone(OFFICE_TZ).date() != due:
         raise RuntimeError("storm: the setup ran past the tasks' due date; run it again")
     closing = instant.astimezone(OFFICE_TZ).time()
     async with fleet.duban(stack, queue, closing_time=closing):
+        # A task holds the office's hours with its year's working days (release 5): told
+        # the calendar changed, as `duban calendar replan` tells them after the closing
+        # time is moved, each fetches them again from the new worker.
+        await for_each(ids, lambda i: _hours_moved(stack, i), LANES)
         await _send_all(stack, ids, "report", lead("实施计划", kind="plan"))
 
         async def all_set() -> bool:
