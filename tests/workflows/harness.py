@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import json
 import uuid
 from collections.abc import AsyncIterator, Callable
 from datetime import date
@@ -191,3 +192,14 @@ async def attribute(client: Client, handle: WorkflowHandle[Any, Any], name: str,
         return name in fields and PayloadConverter.default.from_payload(fields[name]) == want
 
     await eventually(check)
+
+
+def marker_data(events: list[Any], marker: str, key: str) -> list[Any]:
+    """The JSON under `key` of every marker named `marker` in a history, in order: the SDK
+    core writes a patch's id and a local activity's type there, with no codec."""
+    return [
+        json.loads(e.marker_recorded_event_attributes.details[key].payloads[0].data)
+        for e in events
+        if e.HasField("marker_recorded_event_attributes")
+        and e.marker_recorded_event_attributes.marker_name == marker
+    ]

@@ -3,14 +3,13 @@ a run, and counts its deadlines itself; a calendar change makes it fetch them ag
 
 from __future__ import annotations
 
-import json
 from datetime import timedelta
 from typing import Any
 
 from activities.calendar import WorkingCalendar, load_overrides
 from activities.calendar_store import import_days
 from tests.workflows.conftest import World
-from tests.workflows.harness import eventually, finish, make_spec, msg, send, status
+from tests.workflows.harness import eventually, finish, make_spec, marker_data, msg, send, status
 from workflows.contracts import DeadlineRequest, TaskState
 from workflows.policy import BUILTIN
 from workflows.task import TaskWorkflow
@@ -18,13 +17,7 @@ from workflows.task import TaskWorkflow
 
 def _local_activities(events: list[Any]) -> list[str]:
     """The type of every local activity the history records, in order."""
-    kinds = []
-    for e in events:
-        if e.HasField("marker_recorded_event_attributes"):
-            marker = e.marker_recorded_event_attributes
-            if marker.marker_name == "core_local_activity":
-                kinds.append(json.loads(marker.details["data"].payloads[0].data)["activity_type"])
-    return kinds
+    return [data["activity_type"] for data in marker_data(events, "core_local_activity", "data")]
 
 
 async def _expected(world: World, state: TaskState, days: int) -> Any:

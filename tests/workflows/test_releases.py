@@ -11,7 +11,17 @@ from typing import Any
 from temporalio.client import WorkflowHandle
 
 from tests.workflows.conftest import World
-from tests.workflows.harness import LEAD, at_level, eventually, finish, make_spec, msg, send, status
+from tests.workflows.harness import (
+    LEAD,
+    at_level,
+    eventually,
+    finish,
+    make_spec,
+    marker_data,
+    msg,
+    send,
+    status,
+)
 from worker.client import DATA_CONVERTER, codec_of
 from workflows import activity_names, releases
 from workflows.policy import BUILTIN
@@ -20,13 +30,7 @@ CODEC = codec_of(DATA_CONVERTER)
 
 
 def _patch_markers(events: list[Any]) -> list[str]:
-    ids = []
-    for e in events:
-        if e.HasField("marker_recorded_event_attributes"):
-            marker = e.marker_recorded_event_attributes
-            if marker.marker_name == "core_patch":
-                ids.append(json.loads(marker.details["patch-data"].payloads[0].data)["id"])
-    return ids
+    return [data["id"] for data in marker_data(events, "core_patch", "patch-data")]
 
 
 def _inputs(events: list[Any], name: str) -> list[Any]:
