@@ -8,6 +8,7 @@ import math
 import os
 import platform
 import sys
+from collections.abc import Callable
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -61,6 +62,18 @@ def _ratio(a: float, b: float) -> str:
     return f"{a / b:.2f}×" if b else "—"
 
 
+def _pair(
+    scenario: str,
+    figure: str,
+    duban: float,
+    bare: float,
+    target: str = "",
+    shown: Callable[[float], str] = _num,
+) -> Row:
+    """A figure measured on both sides: each shown, and duban's over bare's."""
+    return (scenario, figure, shown(duban), shown(bare), _ratio(duban, bare), target)
+
+
 def _met(ok: bool) -> str:
     return "met" if ok else "MISSED"
 
@@ -76,16 +89,8 @@ def rows(results: dict[str, Any]) -> list[Row]:
     if "starts" in r:
         s = r["starts"]
         d, b = s["duban"]["per_second"], s["bare"]["per_second"]
-        out.append(
-            (
-                "1 starts",
-                f"tasks/s over {s['seconds']:.0f}s",
-                _num(d),
-                _num(b),
-                _ratio(d, b),
-                f"≥ 0.8× bare: {_met(d >= 0.8 * b)}",
-            )
-        )
+        figure = f"tasks/s over {s['seconds']:.0f}s"
+        out.append(_pair("1 starts", figure, d, b, f"≥ 0.8× bare: {_met(d >= 0.8 * b)}"))
     if "storm" in r:
         for kind, label in (("storm", "storm"), ("steady", "steady")):
             s = r["storm"][kind]
@@ -94,31 +99,16 @@ def rows(results: dict[str, Any]) -> list[Row]:
             met = d["max"] <= 2 * b["max"] if kind == "storm" else d["p99"] <= 2
             target = f"{'max ≤ 2× bare' if kind == 'storm' else 'p99 ≤ 2 s'}: {_met(met)}"
             for q in ("p50", "p99", "max"):
-                out.append(
-                    (
-                        f"2 {label} ({d['tasks']} tasks)",
-                        f"{q} s after deadline",
-                        _num(d[q]),
-                        _num(b[q]),
-                        _ratio(d[q], b[q]),
-                        target if q == "max" else "",
-                    )
-                )
+                scenario = f"2 {label} ({d['tasks']} tasks)"
+                shown = target if q == "max" else ""
+                out.append(_pair(scenario, f"{q} s after deadline", d[q], b[q], shown))
     if "signoff" in r:
         s = r["signoff"]
         d, b = s["duban"], s["bare"]
         for q in ("p50", "p99"):
             target = f"{q} ≤ 1.5× bare: {_met(d[q] <= 1.5 * b[q])}"
-            out.append(
-                (
-                    f"3 sign-off ({s['senders']} senders)",
-                    f"{q} ms",
-                    _num(d[q] * 1000),
-                    _num(b[q] * 1000),
-                    _ratio(d[q], b[q]),
-                    target,
-                )
-            )
+            scenario = f"3 sign-off ({s['senders']} senders)"
+            out.append(_pair(scenario, f"{q} ms", d[q] * 1000, b[q] * 1000, target))
     if "signoff-http" in r:
         out += _signoff_http(r["signoff-http"])
     if "codec" in r:
@@ -129,57 +119,30 @@ def rows(results: dict[str, Any]) -> list[Row]:
         s = r["open"]
         d, b = s["duban"], s["bare"]
         n = d["tasks"]
+        w, bw = d["worker"], b["worker"]
+        label = f"4 open ({n} tasks)"
         out += [
-            (
-                f"4 open ({n} tasks)",
+            _pair(
+                label,
                 "worker RSS MiB",
-                _num(d["worker"]["rss_mib"]),
-                _num(b["worker"]["rss_mib"]),
-                _ratio(d["worker"]["rss_mib"], b["worker"]["rss_mib"]),
-                f"< 1 GiB: {_met(d['worker']['rss_mib'] < 1024)}",
+                w["rss_mib"],
+                bw["rss_mib"],
+                f"< 1 GiB: {_met(w['rss_mib'] < 1024)}",
             ),
-            (
-                f"4 open ({n} tasks)",
-                "worker peak RSS MiB",
-                _num(d["worker"]["peak_rss_mib"]),
-                _num(b["worker"]["peak_rss_mib"]),
-                _ratio(d["worker"]["peak_rss_mib"], b["worker"]["peak_rss_mib"]),
-                "",
-            ),
-            (
-                f"4 open ({n} tasks)",
-                "server RSS MiB",
-                _num(d["server"]["rss_mib"]),
-                _num(b["server"]["rss_mib"]),
-                _ratio(d["server"]["rss_mib"], b["server"]["rss_mib"]),
-                "",
-            ),
-            (
-                f"4 open ({n} tasks)",
-                "PostgreSQL bytes/task",
-                _num(d["pg_bytes_per_task"]),
-                _num(b["pg_bytes_per_task"]),
-                _ratio(d["pg_bytes_per_task"], b["pg_bytes_per_task"]),
-                "",
-            ),
-            (
-                f"4 open ({n} tasks)",
+            _pair(label, "worker peak RSS MiB", w["peak_rss_mib"], bw["peak_rss_mib"]),
+            _pair(label, "server RSS MiB", d["server"]["rss_mib"], b["server"]["rss_mib"]),
+            _pair(label, "PostgreSQL bytes/task", d["pg_bytes_per_task"], b["pg_bytes_per_task"]),
+            _pair(
+                label,
                 "Temporal DB bytes/task",
-                _num(d["temporal_db_bytes_per_task"]),
-                _num(b["temporal_db_bytes_per_task"]),
-                _ratio(d["temporal_db_bytes_per_task"], b["temporal_db_bytes_per_task"]),
-                "",
+                d["temporal_db_bytes_per_task"],
+                b["temporal_db_bytes_per_task"],
+            ),
+            _pair(
+                label, "history events/task", d["events_per_task"], b["events_per_task"], shown=str
             ),
             (
-                f"4 open ({n} tasks)",
-                "history events/task",
-                str(d["events_per_task"]),
-                str(b["events_per_task"]),
-                _ratio(d["events_per_task"], b["events_per_task"]),
-                "",
-            ),
-            (
-                f"4 open ({n} tasks)",
+                label,
                 "database size MiB (PG / Temporal)",
                 f"{_num(d['pg_size_mib'])} / {_num(d['temporal_db_mib'])}",
                 "",
@@ -206,16 +169,7 @@ def rows(results: dict[str, Any]) -> list[Row]:
                     f"≤ {s['limit']}/run: {_met(d['max_run_events'] <= s['limit'])}",
                 )
             )
-            out.append(
-                (
-                    f"5 history: {label}",
-                    "bytes",
-                    _num(float(d["bytes"])),
-                    _num(float(b["bytes"])),
-                    _ratio(d["bytes"], b["bytes"]),
-                    "",
-                )
-            )
+            out.append(_pair(f"5 history: {label}", "bytes", float(d["bytes"]), float(b["bytes"])))
     if "board" in r:
         out += _board(r["board"])
     if "growth" in r:
@@ -247,16 +201,7 @@ def _growth(s: dict[str, Any]) -> list[Row]:
             against = (
                 f"vs {first[what]}: {_ratio(d, d0)} / {_ratio(b, b0)}; " if p is not first else ""
             )
-            out.append(
-                (
-                    f"8 growth: {label.format(p[what])}",
-                    figure,
-                    _num(d),
-                    _num(b),
-                    _ratio(d, b),
-                    against + cpu,
-                )
-            )
+            out.append(_pair(f"8 growth: {label.format(p[what])}", figure, d, b, against + cpu))
     return out
 
 
@@ -281,16 +226,8 @@ def _workers(s: dict[str, Any]) -> list[Row]:
                     f"{run[kind]['bare']['server_cpu_share']:.2f} core"
                 )
                 against = f"{against}; {cpu}" if against else cpu
-            out.append(
-                (
-                    f"9 workers: {k} process{'es' if k > 1 else ''}, {label}",
-                    figure,
-                    _num(d),
-                    _num(b),
-                    _ratio(d, b),
-                    against,
-                )
-            )
+            scenario = f"9 workers: {k} process{'es' if k > 1 else ''}, {label}"
+            out.append(_pair(scenario, figure, d, b, against))
     return out
 
 
@@ -328,16 +265,9 @@ def _signoff_http(s: dict[str, Any]) -> list[Row]:
     for side, label in (("http", "through HTTP"), ("cli", "CLI's client call")):
         d = s[side]
         for q in ("p50", "p99"):
-            out.append(
-                (
-                    f"3 sign-off {label} ({s['senders']} senders)",
-                    f"{q} ms",
-                    _num(d[q] * 1000),
-                    _num(b[q] * 1000),
-                    _ratio(d[q], b[q]),
-                    f"{q} ≤ 1.5× bare: {_met(d[q] <= 1.5 * b[q])}",
-                )
-            )
+            target = f"{q} ≤ 1.5× bare: {_met(d[q] <= 1.5 * b[q])}"
+            scenario = f"3 sign-off {label} ({s['senders']} senders)"
+            out.append(_pair(scenario, f"{q} ms", d[q] * 1000, b[q] * 1000, target))
     for side, label in (("http", "through HTTP"), ("cli", "CLI's client call"), ("bare", "")):
         failed = s[side].get("failed")
         if failed:

@@ -40,27 +40,6 @@ OUTSIDER = "区教育局"  # a unit that has nothing to do with the task
 APPROVER = "区委督查室"  # a named extension approver
 
 DEFAULT = BUILTIN["default"]
-# The plain-duration policy the workflow tests run (tests/workflows/harness.py).
-HOURLY = Policy.model_validate(
-    {
-        "name": "hourly",
-        "windows": {
-            "receive": "1h",
-            "deploy": "1h",
-            "plan": "3h",
-            "progress": "5h",
-            "stage_every": "4h",
-            "verify": "2h",
-        },
-        "escalation": [
-            {"level": "lead_unit", "answer_within": "1h"},
-            {"level": "deputy_secretary_general", "answer_within": "1h"},
-            {"level": "principal_leader", "answer_within": "2h"},
-        ],
-        "warning_margin": "30m",
-        "quiet_hours": False,
-    }
-)
 
 
 def at(m: int, d: int, hour: int = 10, minute: int = 0, y: int = 2026) -> datetime:

@@ -7,11 +7,11 @@ from __future__ import annotations
 
 import pytest
 
+from tests.policies import HOURLY
 from tests.unit.core_kit import (
     CO1,
     CO2,
     DEFAULT,
-    HOURLY,
     LEAD,
     OFFICE,
     Recording,

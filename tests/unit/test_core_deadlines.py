@@ -8,8 +8,8 @@ from datetime import date, timedelta
 
 import pytest
 
+from tests.policies import HOURLY
 from tests.unit.core_kit import (
-    HOURLY,
     LEAD,
     MONDAY,
     OFFICE,

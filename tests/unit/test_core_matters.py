@@ -9,10 +9,10 @@ from datetime import date
 
 import pytest
 
+from tests.policies import HOURLY
 from tests.unit.core_kit import (
     CO1,
     DEFAULT,
-    HOURLY,
     LEAD,
     OFFICE,
     Recording,

@@ -10,12 +10,12 @@ from datetime import date, timedelta
 
 import pytest
 
+from tests.policies import HOURLY
 from tests.unit.core_kit import (
     APPROVER,
     CO1,
     CO2,
     DEFAULT,
-    HOURLY,
     LEAD,
     MONDAY,
     OFFICE,

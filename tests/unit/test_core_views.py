@@ -15,10 +15,10 @@ from pathlib import Path
 
 import pytest
 
+from tests.policies import HOURLY
 from tests.unit.core_kit import (
     CO1,
     DEFAULT,
-    HOURLY,
     LEAD,
     OFFICE,
     TASK_ID,

@@ -17,32 +17,12 @@ from temporalio.client import Client, WorkflowHandle, WorkflowUpdateFailedError
 from temporalio.converter import PayloadConverter
 from temporalio.worker import Worker
 
+from tests.policies import HOURLY
 from worker.main import build_worker
 from worker.settings import Settings
 from workflows.contracts import Accepted, Event, Message, TaskSpec, TaskStart, TaskState
 from workflows.policy import Policy
 from workflows.task import TaskWorkflow
-
-HOURLY = Policy.model_validate(
-    {
-        "name": "hourly",
-        "windows": {
-            "receive": "1h",
-            "deploy": "1h",
-            "plan": "3h",
-            "progress": "5h",
-            "stage_every": "4h",
-            "verify": "2h",
-        },
-        "escalation": [
-            {"level": "lead_unit", "answer_within": "1h"},
-            {"level": "deputy_secretary_general", "answer_within": "1h"},
-            {"level": "principal_leader", "answer_within": "2h"},
-        ],
-        "warning_margin": "30m",
-        "quiet_hours": False,
-    }
-)
 
 LEAD = "区司法局"
 OFFICE = "区政府办公室"

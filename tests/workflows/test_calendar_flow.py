@@ -7,8 +7,9 @@ from datetime import timedelta
 from temporalio.common import SearchAttributeKey
 
 from activities.calendar import WorkingCalendar, library_knows
+from tests.policies import HOURLY
 from tests.workflows.conftest import World
-from tests.workflows.harness import HOURLY, eventually, finish, make_spec, status
+from tests.workflows.harness import eventually, finish, make_spec, status
 
 FALLBACK = SearchAttributeKey.for_bool("CalendarFallback")
 

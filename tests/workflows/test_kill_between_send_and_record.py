@@ -25,8 +25,8 @@ from temporalio.testing import WorkflowEnvironment
 
 from tests.conftest import SEARCH_ATTRIBUTES, venv_binary
 from tests.peers import LoopbackPeer
+from tests.policies import HOURLY
 from tests.workflows.harness import (
-    HOURLY,
     activities_closed,
     eventually,
     make_spec,

@@ -5,9 +5,9 @@ from __future__ import annotations
 
 from datetime import date, timedelta
 
+from tests.policies import HOURLY
 from tests.workflows.conftest import World
 from tests.workflows.harness import (
-    HOURLY,
     OFFICE,
     at_level,
     eventually,

@@ -8,9 +8,9 @@ from typing import Any
 
 from temporalio.client import WorkflowExecutionStatus, WorkflowHandle
 
+from tests.policies import HOURLY
 from tests.workflows.conftest import World
 from tests.workflows.harness import (
-    HOURLY,
     finish,
     make_spec,
     msg,

@@ -9,9 +9,9 @@ from typing import Any
 import pytest
 from temporalio.client import WorkflowHandle
 
+from tests.policies import HOURLY
 from tests.workflows.conftest import World
 from tests.workflows.harness import (
-    HOURLY,
     LEAD,
     OFFICE,
     at_level,

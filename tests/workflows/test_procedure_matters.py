@@ -6,9 +6,9 @@ from __future__ import annotations
 from datetime import datetime, time, timedelta, timezone
 from typing import Any
 
+from tests.policies import HOURLY
 from tests.workflows.conftest import World
 from tests.workflows.harness import (
-    HOURLY,
     LEAD,
     OFFICE,
     at_level,
