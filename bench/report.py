@@ -306,11 +306,19 @@ def markdown(r: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
+def dated(when: str, prefix: str = "") -> Path:
+    """The results file of the run begun at `when` (its ISO instant, UTC), named by the day
+    it began: a run that passes midnight writes every scenario into one file, not the
+    first ones into one day's file and the rest into the next's."""
+    return RESULTS / f"{prefix}{date.fromisoformat(when[:10]).isoformat()}.json"
+
+
 def write(r: dict[str, Any]) -> Path:
-    """This run's figures into the day's file. A scenario another run measured that day
-    stays, marked with the run it came from; one this run measured replaces it."""
+    """This run's figures into the file of the day it began. A scenario another run
+    measured that day stays, marked with the run it came from; one this run measured
+    replaces it."""
     RESULTS.mkdir(exist_ok=True)
-    path = RESULTS / f"{date.today().isoformat()}.json"
+    path = dated(r["when"])
     merged: dict[str, Any] = json.loads(path.read_text()) if path.exists() else {}
     if merged and merged.get("when") != r["when"]:
         earlier = {k: merged.get(k) for k in ("when", "command", "n")}

@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import json
-from datetime import date
 from pathlib import Path
 from typing import Any
 
-RESULTS = Path(__file__).parent.parent / "results"
+from bench import report as bench_report
+
 LOG_LIMIT = 1024 * 1024  # the worker's log during a 60 s PostgreSQL outage: under 1 MB
 
 HEADER = (
@@ -73,7 +73,7 @@ def markdown(results: dict[str, Any]) -> str:
 
 
 def write(results: dict[str, Any]) -> Path:
-    RESULTS.mkdir(exist_ok=True)
-    path = RESULTS / f"faults-{date.today().isoformat()}.json"
+    path = bench_report.dated(results["when"], prefix="faults-")
+    path.parent.mkdir(exist_ok=True)
     path.write_text(json.dumps(results, ensure_ascii=False, indent=1, default=str) + "\n")
     return path
