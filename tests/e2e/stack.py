@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import signal
@@ -15,10 +16,19 @@ from typing import Any
 DUBAN = str(Path(sys.executable).parent / "duban")
 
 
+def free_ports(count: int) -> list[int]:
+    """`count` distinct free ports: every socket is held until all are chosen, or the
+    kernel may hand the same port out twice (about one stack in 5,000)."""
+    with contextlib.ExitStack() as held:
+        socks = [held.enter_context(socket.socket()) for _ in range(count)]
+        for sock in socks:
+            sock.bind(("127.0.0.1", 0))
+        return [int(sock.getsockname()[1]) for sock in socks]
+
+
 def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
+    [port] = free_ports(1)
+    return port
 
 
 class Stack:
@@ -29,9 +39,7 @@ class Stack:
         self.env = {**os.environ, **env}
         self.env.pop("TEMPORAL_ADDRESS", None)
         self.env.pop("DUBAN_DATABASE_URL", None)
-        self.ui_port = free_port()
-        self.temporal_port = free_port()
-        self.http_port = free_port()
+        self.ui_port, self.temporal_port, self.http_port = free_ports(3)
         self.process: subprocess.Popen[bytes] | None = None
 
     def start(self, timeout: float = 120.0) -> None:

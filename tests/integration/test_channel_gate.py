@@ -88,9 +88,11 @@ async def test_a_down_channel_gets_one_probe_at_a_time_and_the_oldest_goes_first
     assert peer.most_in_flight == 1 and 1 <= knocks <= 8
 
     peer.up = True
-    await asyncio.sleep(0.3)  # a probe finds it back; those that waited go, one by one
-    sends.append(asyncio.ensure_future(peer.send(gate, "n5", T0 + timedelta(minutes=5), 0)))
-    await asyncio.wait(sends, timeout=5)
+    # A probe finds it back; those that waited go, one by one. n5 comes once they have
+    # gone (a fixed sleep here lost the race on a loaded machine: n5 found the gate
+    # still draining and, with no time to wait, was refused).
+    await asyncio.wait_for(asyncio.gather(*sends), 5)
+    await peer.send(gate, "n5", T0 + timedelta(minutes=5), 0)
 
     # Once it answers, those that waited go oldest first, then whoever comes after.
     assert peer.delivered == ["n1", "n2", "n3", "n4", "n5"]
