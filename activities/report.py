@@ -36,15 +36,24 @@ SELECT t.id AS task, t.title, t.stage, t.light, t.escalation_level, t.next_deadl
        count(*) FILTER (WHERE e.kind LIKE 'reported_%') AS reports
 FROM tasks t
 LEFT JOIN task_events e
-  ON e.task_id = t.id AND e.at >= $2::date AND e.at < ($2::date + interval '1 month')
-WHERE t.lead_unit = $1 AND t.created_at < ($2::date + interval '1 month')
+  ON e.task_id = t.id AND e.at >= $2 AND e.at < $3
+WHERE t.lead_unit = $1 AND t.created_at < $3
 GROUP BY t.id
 ORDER BY t.id
 """
 
 
+def month_bounds(month: date) -> tuple[datetime, datetime]:
+    """The office's month, in Beijing time: what happened at 01:00 on the 1st belongs to that
+    month wherever the database's session zone is (a `$2::date` bound read the month in the
+    zone PostgreSQL was installed with, eight hours off on a UTC host)."""
+    start = datetime(month.year, month.month, 1, tzinfo=OFFICE_TZ)
+    later = start.replace(year=start.year + start.month // 12, month=start.month % 12 + 1)
+    return start, later
+
+
 async def monthly_rows(pool: asyncpg.Pool, unit: str, month: date) -> list[dict[str, object]]:
-    rows = await pool.fetch(_QUERY, unit, month.replace(day=1))
+    rows = await pool.fetch(_QUERY, unit, *month_bounds(month))
     return [dict(r) for r in rows]
 
 

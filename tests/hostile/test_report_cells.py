@@ -10,7 +10,7 @@ import io
 import os
 import subprocess
 import uuid
-from datetime import UTC, datetime
+from datetime import datetime
 from pathlib import Path
 
 import asyncpg
@@ -19,6 +19,7 @@ from openpyxl import load_workbook
 from tests.e2e.stack import DUBAN
 from tests.integration.conftest import seed_task
 from workflows.contracts import Stage
+from workflows.windows import OFFICE_TZ
 
 # What the ledger holds -> what the report's cell says.
 TITLES = {
@@ -36,7 +37,7 @@ TITLES = {
 
 def report(pg_url: str, unit: str, kind: str, out: Path) -> None:
     env = {**os.environ, "DUBAN_DATABASE_URL": pg_url}
-    month = datetime.now(UTC).strftime("%Y-%m")
+    month = datetime.now(OFFICE_TZ).strftime("%Y-%m")  # the office's month, as the report reads it
     done = subprocess.run(
         [DUBAN, "report", "monthly", unit, "--month", month, "--format", kind, "--out", str(out)],
         env=env,
