@@ -6,7 +6,8 @@ the charts of the storm's latencies and of the growth curve (<date>-storm.png,
 --n scales the task counts: the storm's N tasks (1,000 by default, as issue 6 asks), the
 steady state's N/10, sign-off's 100 senders with N/2 receipts a side, 3×N open tasks
 (three times the worker's cache; --open-tasks 50000 for issue 17's size, which took 33
-minutes for duban and 20 for bare on 2 cores), and the starts' minute (N/1000 of it, at least 10 s).
+minutes for duban and 20 for bare on 2 cores), and the starts' minute (N/1000 of it, at
+least 10 s).
 
 signoff-http measures sign-off through `duban serve`, the CLI's client call and the bare
 update in one run; `--only signoff` measures the last two alone (not run by default:
