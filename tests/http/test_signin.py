@@ -146,10 +146,10 @@ async def test_a_sign_in_link_works_once(site: Site, pg_url: str) -> None:
         assert sent["to"] == "13800000001" and url in sent["params"]["text"]
         assert wecom.received == []
     token = url.rsplit("/", 1)[1]
-    stored = await api.pool.fetchrow(
-        "SELECT secret_hash FROM api_tokens WHERE id = $1", token.split("_")[1]
-    )
-    assert stored is not None and token.split("_")[2].encode() not in bytes(stored["secret_hash"])
+    # dbl_<id>_<secret>: the secret is base64url and may itself hold "_", even first.
+    _, link_id, secret = token.split("_", 2)
+    stored = await api.pool.fetchrow("SELECT secret_hash FROM api_tokens WHERE id = $1", link_id)
+    assert stored is not None and secret.encode() not in bytes(stored["secret_hash"])
     # The secret is no personal token: presented as one, the API refuses it.
     as_bearer = "dbn_" + token.removeprefix("dbl_")
     refused = await api.call("GET", "/api/tasks", headers={"Authorization": f"Bearer {as_bearer}"})

@@ -180,7 +180,7 @@ async def test_a_channel_s_backlog_goes_out_in_the_order_asked_when_it_is_back(
     statuses = {(await outbox(pool, n))["status"] for _, ns in batches for n in ns}
     assert statuses <= {"pending", "retrying"} and "retrying" in statuses
 
-    # Back. The retry of one batch finds it so (its first notice is the gate's probe, the
+    # Back. The retry of one batch finds it so (one of its notices is the gate's probe, the
     # one notice that goes before its turn); the drain sends the rest, oldest first.
     peer.down, peer.delay = False, 0.03
     prober_asked, prober = batches[1]  # 10 minutes: one of the youngest
@@ -202,7 +202,10 @@ async def test_a_channel_s_backlog_goes_out_in_the_order_asked_when_it_is_back(
     ours = {key(n) for _, n in everyone} | {key(fresh)}
     got = peer.got(ours)
     in_order = [key(n) for _, n in sorted(everyone, key=lambda p: (p[0], p[1].seq))]
-    assert got[0] == key(prober[0])  # the probe
+    # The probe is one of the retried batch's notices: the first that finds the probe due.
+    # (Its first pass waits at no gate, so while it goes through the batch the gate's next
+    # probe may come due at its second notice or a later one.) Never one the drain sends.
+    assert got[0] in {key(n) for n in prober}
     assert [k for k in got if k != key(fresh)][1:] == [k for k in in_order if k != got[0]]
     assert got.index(key(fresh)) < len(got) - 1  # it did not wait for the drain to end
     assert sorted(got) == sorted(ours)  # each once
