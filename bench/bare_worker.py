@@ -20,7 +20,7 @@ from temporalio.worker import Worker
 
 from bench import bare
 from worker.client import connect
-from worker.main import SANDBOX, compile_for_sandbox
+from worker.main import compile_for_sandbox, sandbox
 from worker.settings import Settings
 
 # When each no-op activity ran, by key: the starts scenario reads it in this process.
@@ -55,7 +55,7 @@ def bare_worker(client: Client, task_queue: str, pool: asyncpg.Pool) -> Worker:
         task_queue=task_queue,
         workflows=[bare.BareStart, bare.BareTimer, bare.BareOpen, bare.BareSignoff],
         activities=[noop, Marks(pool).mark],
-        workflow_runner=SANDBOX,
+        workflow_runner=sandbox(bare.__name__),  # its workflows' module shared, as duban's
         max_cached_workflows=settings.max_cached_workflows,
         max_concurrent_workflow_tasks=settings.max_concurrent_workflow_tasks,
     )

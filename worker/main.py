@@ -40,30 +40,46 @@ log = structlog.get_logger(__name__)
 # duban's contracts and policy: plain data definitions with no state and no I/O, whose
 # pydantic models cost more to build than the rest of a new workflow run together (the
 # benchmarks' profile: 60% of the worker's time in re-importing them; bench/README), and
-# the other modules of constants and pure functions the workflow reads. The modules that
-# hold the workflow class and its mixins are still imported afresh for every run.
-SANDBOX = SandboxedWorkflowRunner(
-    restrictions=SandboxRestrictions.default.with_passthrough_modules(
-        "pydantic",
-        "pydantic_core",
-        "annotated_types",
-        "typing_inspection",
-        "workflows.contracts",
-        "workflows.policy",
-        "workflows.durations",
-        "workflows.windows",
-        "workflows.core",
-        "workflows.names",
-        "workflows.releases",
-        "workflows.activity_names",
-        "workflows.errors",
-    )
+# the other modules of constants and pure functions the workflow reads.
+SHARED = (
+    "pydantic",
+    "pydantic_core",
+    "annotated_types",
+    "typing_inspection",
+    "workflows.contracts",
+    "workflows.policy",
+    "workflows.durations",
+    "workflows.windows",
+    "workflows.core",
+    "workflows.names",
+    "workflows.releases",
+    "workflows.activity_names",
+    "workflows.errors",
 )
 
 
+def sandbox(*workflow_modules: str) -> SandboxedWorkflowRunner:
+    """The SDK's sandbox, sharing SHARED and `workflow_modules` with the worker instead of
+    importing them afresh for every new workflow run."""
+    restrictions = SandboxRestrictions.default.with_passthrough_modules(*SHARED, *workflow_modules)
+    return SandboxedWorkflowRunner(restrictions=restrictions)
+
+
+# The worker's: the workflow modules themselves are shared too. Importing workflows/task.py
+# afresh, with its @workflow.defn, was half of what a new run cost the worker (5-6 ms of
+# 11, tests/replay's first workflow task), a tenth of its time in sign-offs and starts.
+# They hold no state of their own: constants, and classes whose state is per instance.
+# What sharing gives up is the sandbox's guard on their calls (datetime.now() and the
+# like, which they never make); STRICT keeps that guard for the tests: every recorded
+# history replays under it (tests/replay), as every release before 6 ran.
+SANDBOX = sandbox("workflows")
+STRICT = sandbox()
+
+
 def compile_for_sandbox(package: Path = Path(workflows.__file__).parent) -> None:
-    """Bring the workflow modules' bytecode up to date. The sandbox imports them afresh for
-    every new workflow run, and with no current bytecode beside them (a fresh checkout, or
+    """Bring the workflow modules' bytecode up to date. A sandbox that imports them afresh
+    for every new workflow run (STRICT; the bare benchmark's), with no current bytecode
+    beside them (a fresh checkout, or
     PYTHONDONTWRITEBYTECODE set) every import compiles the source again: a quarter of the
     worker's time when tasks start fast (bench/README). A read-only install is left as it
     is: its bytecode was compiled when it was installed."""
@@ -92,10 +108,11 @@ def build_worker(
     watch: StuckWatch | None = None,
     monitor: faults.Monitor | None = None,
     drains: Drains | None = None,
+    runner: SandboxedWorkflowRunner = SANDBOX,
 ) -> Worker:
     """The worker; `watch` keeps what it sees stuck, `monitor` what it finds unreachable,
     `drains` sends a channel's backlog oldest first when it comes back (a new one of each
-    when not given)."""
+    when not given); `runner`: STRICT for the workflow tests."""
     compile_for_sandbox()
     monitor = monitor or faults.Monitor()
     channels = build_channels(settings)
@@ -124,7 +141,7 @@ def build_worker(
             calendar.working_year,
             digest.send_weekly_digest,
         ],
-        workflow_runner=SANDBOX,
+        workflow_runner=runner,
         interceptors=[WorkerInterceptor(watch), faults.FaultInterceptor(monitor)],
         max_cached_workflows=settings.max_cached_workflows,
         max_concurrent_workflow_tasks=settings.max_concurrent_workflow_tasks,

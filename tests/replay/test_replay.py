@@ -14,10 +14,11 @@ from temporalio.api.common.v1 import Payload
 from temporalio.api.history.v1 import HistoryEvent
 from temporalio.client import WorkflowHistory
 from temporalio.worker import Replayer
+from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner
 
 from worker.client import DATA_CONVERTER, codec_of
 from worker.codec import ENCODING
-from worker.main import SANDBOX
+from worker.main import SANDBOX, STRICT
 from workflows.task import TaskWorkflow
 
 HISTORIES = sorted((Path(__file__).parent / "histories").glob("*.json"))
@@ -69,9 +70,16 @@ def _sealed(history: WorkflowHistory) -> WorkflowHistory:
     return WorkflowHistory(history.workflow_id, events)
 
 
+# The worker's sandbox, and the SDK's guard on every call of the workflow's own modules.
+RUNNERS = pytest.mark.parametrize("runner", [SANDBOX, STRICT], ids=["worker", "strict"])
+
+
+@RUNNERS
 @pytest.mark.parametrize("sealed", [False, True], ids=["as-recorded", "sealed"])
 @pytest.mark.parametrize("path", HISTORIES, ids=[p.stem for p in HISTORIES])
-async def test_recorded_history_replays(path: Path, sealed: bool) -> None:
+async def test_recorded_history_replays(
+    path: Path, sealed: bool, runner: SandboxedWorkflowRunner
+) -> None:
     history = WorkflowHistory.from_json(path.stem, path.read_text(encoding="utf-8"))
     if sealed:
         first = history.events[0].workflow_execution_started_event_attributes.input.payloads[0]
@@ -84,7 +92,7 @@ async def test_recorded_history_replays(path: Path, sealed: bool) -> None:
         assert all(p.metadata["encoding"] == ENCODING for p in payloads)
         assert not any(title in p.data for p in payloads)
     replayer = Replayer(
-        workflows=[TaskWorkflow], data_converter=DATA_CONVERTER, workflow_runner=SANDBOX
+        workflows=[TaskWorkflow], data_converter=DATA_CONVERTER, workflow_runner=runner
     )
     result = await replayer.replay_workflow(history, raise_on_replay_failure=True)
     assert result.replay_failure is None

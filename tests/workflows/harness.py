@@ -18,7 +18,7 @@ from temporalio.converter import PayloadConverter
 from temporalio.worker import Worker
 
 from tests.policies import HOURLY
-from worker.main import build_worker
+from worker.main import STRICT, build_worker
 from worker.settings import Settings
 from workflows.contracts import Accepted, Event, Message, TaskSpec, TaskStart, TaskState
 from workflows.policy import Policy
@@ -53,9 +53,11 @@ async def running_worker(
     webhook_url: str | None,
     **channels: Any,
 ) -> AsyncIterator[Worker]:
-    """A worker with the real activities; `channels` are further settings (wecom_url, ...)."""
+    """A worker with the real activities; `channels` are further settings (wecom_url, ...).
+    Its sandbox guards every call of the workflow's own modules (the worker's shares them
+    unguarded: worker.main.SANDBOX); the HTTP and end-to-end tests run the worker's."""
     settings = Settings(task_queue=task_queue, webhook_url=webhook_url, **channels)
-    async with build_worker(client, pool, settings) as worker:
+    async with build_worker(client, pool, settings, runner=STRICT) as worker:
         yield worker
 
 
