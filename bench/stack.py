@@ -27,10 +27,35 @@ from worker.client import connect
 from worker.main import open_pool
 
 
+def _ephemeral_floor() -> int:
+    """Where the kernel's range for bind(0) begins (Linux; 32768 elsewhere)."""
+    try:
+        return int(Path("/proc/sys/net/ipv4/ip_local_port_range").read_text().split()[0])
+    except (OSError, ValueError, IndexError):
+        return 32768
+
+
+def free_ports(count: int) -> list[int]:
+    """`count` distinct ports free on loopback, for servers started after this returns.
+    They are below the kernel's range for bind(0), so no one picking a port of its own
+    meanwhile (the dev server picks five) can take one before its server binds it, and
+    every socket is held until all are chosen, so none is handed out twice."""
+    floor = _ephemeral_floor()
+    with contextlib.ExitStack() as held:
+        ports: list[int] = []
+        while len(ports) < count:
+            sock = held.enter_context(socket.socket())
+            try:
+                sock.bind(("127.0.0.1", secrets.randbelow(floor - 10_000) + 10_000))
+            except OSError:  # in use: another
+                continue
+            ports.append(int(sock.getsockname()[1]))
+        return ports
+
+
 def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
+    [port] = free_ports(1)
+    return port
 
 
 @dataclass

@@ -24,7 +24,7 @@ from temporalio.client import Client
 
 from activities import directory as people
 from activities.migrations import migrate
-from bench.stack import _wait_for_port, free_port, payload_keys
+from bench.stack import _wait_for_port, free_ports, payload_keys
 from starter.directoryfile import read_directory
 from starter.ops import dev_server_flags
 from starter.stack import _binary, _wait_for_temporal, embedded_postgres
@@ -173,7 +173,7 @@ async def fault_stack(keep: Path | None = None) -> AsyncIterator[FaultStack]:
             directory = keep
             directory.mkdir(parents=True, exist_ok=True)
         database_url = exits.enter_context(embedded_postgres(directory))
-        hook_port, robot_port, control_port = free_port(), free_port(), free_port()
+        hook_port, robot_port, control_port, temporal_port = free_ports(4)
         with (directory / "receivers.log").open("ab") as log:
             receivers = subprocess.Popen(
                 [
@@ -196,7 +196,6 @@ async def fault_stack(keep: Path | None = None) -> AsyncIterator[FaultStack]:
                 async with pool.acquire() as conn:
                     await migrate(conn)
                 await people.replace(pool, read_directory(DIRECTORY))
-                temporal_port = free_port()
                 stack = FaultStack(
                     directory=directory,
                     temporal_port=temporal_port,

@@ -2,33 +2,18 @@
 
 from __future__ import annotations
 
-import contextlib
 import json
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
 from pathlib import Path
 from typing import Any
 
+from bench.stack import free_ports
+
 DUBAN = str(Path(sys.executable).parent / "duban")
-
-
-def free_ports(count: int) -> list[int]:
-    """`count` distinct free ports: every socket is held until all are chosen, or the
-    kernel may hand the same port out twice (about one stack in 5,000)."""
-    with contextlib.ExitStack() as held:
-        socks = [held.enter_context(socket.socket()) for _ in range(count)]
-        for sock in socks:
-            sock.bind(("127.0.0.1", 0))
-        return [int(sock.getsockname()[1]) for sock in socks]
-
-
-def free_port() -> int:
-    [port] = free_ports(1)
-    return port
 
 
 class Stack:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 from collections import Counter
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -13,6 +14,7 @@ import pytest
 
 from tests.e2e.stack import Stack, wait_for
 from tests.peers import WebhookReceiver
+from workflows.windows import OFFICE_TZ
 
 pytestmark = pytest.mark.e2e
 
@@ -205,11 +207,11 @@ def test_history_and_ops_setup(stack: Stack, tmp_path: Path) -> None:
 
 
 def test_monthly_report_from_the_command_line(stack: Stack, tmp_path: Path) -> None:
-    from datetime import date
-
     path = task_file(tmp_path, "T-E2E-REPORT")
     stack.ok("task", "start", str(path))
-    month = f"{date.today():%Y-%m}"
+    # The office's month, as the report reads it: in Beijing's evening of a month's last day
+    # (16:00-24:00 UTC) the host's month is still the one before.
+    month = datetime.now(OFFICE_TZ).strftime("%Y-%m")
     out = tmp_path / "report.xlsx"
     wait_for(
         lambda: (

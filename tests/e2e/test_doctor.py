@@ -22,6 +22,7 @@ import pytest
 from temporalio.client import Client
 from temporalio.worker import Worker
 
+from bench.stack import free_port
 from tests.e2e.poisoned import (
     MENDED,
     PoisonedActivity,
@@ -29,7 +30,7 @@ from tests.e2e.poisoned import (
     PoisonedSignal,
     poisoned_write,
 )
-from tests.e2e.stack import DUBAN, Stack, free_port
+from tests.e2e.stack import DUBAN, Stack
 from worker import logs
 from worker.client import connect
 from worker.interceptors import StuckWatch, WorkerInterceptor

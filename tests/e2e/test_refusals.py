@@ -12,8 +12,9 @@ from urllib.parse import parse_qs, urlsplit, urlunsplit
 import asyncpg
 import pytest
 
+from bench.stack import free_port
 from starter.embedded_pg import CREDENTIALS, Credentials
-from tests.e2e.stack import DUBAN, Stack, free_port
+from tests.e2e.stack import DUBAN, Stack
 
 pytestmark = pytest.mark.e2e
 

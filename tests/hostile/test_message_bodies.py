@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
 import subprocess
 from collections.abc import Iterator
 from pathlib import Path
@@ -51,10 +52,13 @@ TASK = {
         "test_mode": True,
     },
 }
+# The same examples every run, so CI's verdict is the code's, not the draw's. To explore
+# fresh ones: DUBAN_HYPOTHESIS_EXPLORE=1 (an input found so is added here as an example).
 SETTINGS = settings(
     max_examples=40,
     deadline=None,
     database=None,  # nothing written into the working tree
+    derandomize=not os.environ.get("DUBAN_HYPOTHESIS_EXPLORE"),
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
 )
 

@@ -20,12 +20,12 @@ from temporalio.testing import WorkflowEnvironment
 from activities import directory as store
 from activities import identity
 from activities.directory import Person
+from bench.stack import free_port
 from starter.directoryfile import add_leave, read_directory
 from starter.http.app import create_app
 from starter.http.server import beside
 from starter.http.settings import HttpSettings
 from tests.conftest import venv_binary
-from tests.e2e.stack import free_port
 from tests.unit.test_directory import EXAMPLE
 from worker.client import DATA_CONVERTER
 from worker.main import build_worker

@@ -20,10 +20,10 @@ from temporalio.client import Client
 from temporalio.testing import WorkflowEnvironment
 
 from activities import directory as store
+from bench.stack import free_port
 from starter.http.app import create_app
 from starter.http.server import beside
 from starter.http.settings import HttpSettings
-from tests.e2e.stack import free_port
 from tests.e2e.test_web_ui import FLAGS
 from tests.http.conftest import Api
 from worker.main import build_worker

@@ -22,6 +22,7 @@ from temporalio.testing import WorkflowEnvironment
 
 from activities import directory as store
 from starter import assign, ledgerfile
+from starter.commands import today
 from tests.conftest import venv_binary
 from tests.http.conftest import Api
 from tests.http.pages_kit import Site, browser, phone, shot, site
@@ -72,7 +73,8 @@ def write_csv(path: Path, rows: list[list[Any]], encoding: str) -> Path:
 async def ids_of(api: Api, path: Path) -> list[str]:
     """The ids the import gives this file's rows."""
     directory = await store.load(api.pool)
-    rows = assign.check_ledger(ledgerfile.read(path), path.read_bytes(), directory, date.today())
+    # The office's day, as the page and `duban task import` take it (not the host's).
+    rows = assign.check_ledger(ledgerfile.read(path), path.read_bytes(), directory, today())
     return [r.fields["id"] for r in rows]
 
 

@@ -17,8 +17,8 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 from temporalio.client import Client
 
 from activities import directory as store
+from bench.stack import free_port
 from starter.http.settings import HttpSettings
-from tests.e2e.stack import free_port
 from tests.http.conftest import Api
 from tests.http.test_api import one_line_error
 from worker.client import DATA_CONVERTER

@@ -14,7 +14,8 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.e2e.stack import DUBAN, Stack, free_port, wait_for
+from bench.stack import free_port
+from tests.e2e.stack import DUBAN, Stack, wait_for
 
 pytestmark = pytest.mark.e2e
 EXAMPLES = Path(__file__).parents[2] / "deploy" / "examples"

@@ -18,7 +18,7 @@ from workflows.windows import OFFICE_TZ
 
 
 async def test_a_unit_s_month_from_the_ledger(pool: asyncpg.Pool) -> None:
-    unit = f"区审计局-{uuid.uuid4().hex[:4]}"
+    unit = f"区审计局-{uuid.uuid4().hex[:12]}"  # the session shares one database
     now = datetime.now(OFFICE_TZ)  # the office's month, whatever the host's zone
     kinds = ("assigned", "deadline_set", "missed", "escalated", "received", "reported_plan")
     task_id = await seed_task(
@@ -49,7 +49,7 @@ async def test_the_month_is_the_office_s_in_beijing_time(
 ) -> None:
     """A miss at 01:00 on 1 November in Beijing (17:00 on 31 October in UTC) is November's,
     whatever zone the database's sessions run in; one at 23:00 on 31 October is October's."""
-    unit = f"区审计局-{uuid.uuid4().hex[:4]}"
+    unit = f"区审计局-{uuid.uuid4().hex[:12]}"  # the session shares one database
     task_id = await seed_task(pool, unit, Stage.RECEIVED, kinds=("assigned", "missed", "missed"))
     created = datetime(2026, 10, 20, 9, 0, tzinfo=OFFICE_TZ)
     await pool.execute("UPDATE tasks SET created_at = $2 WHERE id = $1", task_id, created)

@@ -15,6 +15,7 @@ from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 from temporalio.testing import WorkflowEnvironment
 
+from bench.stack import free_port
 from tests.peers import WebhookReceiver
 from tests.workflows.harness import at_level, eventually, finish, make_spec, running_worker, start
 from worker import logs
@@ -71,12 +72,6 @@ async def _span_named(name: str) -> bool:
     return any(s.name == name for s in EXPORTER.get_finished_spans())
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 def _scrape(port: int) -> str:
     with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=5) as response:
         return str(response.read().decode())
@@ -85,7 +80,7 @@ def _scrape(port: int) -> str:
 async def test_metrics_move_on_the_prometheus_endpoint(
     ts_env: WorkflowEnvironment, pool: asyncpg.Pool, task_queue: str, webhook: WebhookReceiver
 ) -> None:
-    port = _free_port()
+    port = free_port()
     rt = runtime(port)
     assert rt is not None
     client = await connect(ts_env.client.service_client.config.target_host, runtime=rt)
