@@ -27,7 +27,7 @@ from temporalio.exceptions import ApplicationError
 
 from activities.channels.base import PermanentFailure, TemporaryFailure
 from activities.notify import NotifyActivities, rejected
-from activities.sql import sql_span
+from activities.sql import session_lock, sql_span
 from activities.wording import read as read_wording
 from workflows.contracts import Notice
 from workflows.names import Stage
@@ -135,21 +135,13 @@ class Drains:
     async def _run(self, drain: Drain) -> None:
         try:
             while not self._down(drain.channel):
-                conn = await self.pool.acquire()
-                try:
-                    got = await conn.fetchval(
-                        "SELECT pg_try_advisory_lock($1, $2)", *lock_key(drain.channel)
-                    )
-                    if got:
-                        try:
-                            await self._drain(drain)
-                        finally:
-                            await conn.execute(
-                                "SELECT pg_advisory_unlock($1, $2)", *lock_key(drain.channel)
-                            )
+                async with (
+                    self.pool.acquire() as conn,
+                    session_lock(conn, *lock_key(drain.channel), wait=False) as ours,
+                ):
+                    if ours:
+                        await self._drain(drain)
                         return
-                finally:
-                    await self.pool.release(conn)
                 await asyncio.sleep(LOCK_POLL)  # another worker drains it: ours wait
         except Exception as err:  # PostgreSQL away: the activities' retries send the rest
             log.warning("drain stopped", channel=drain.channel, why=f"{type(err).__name__}: {err}")

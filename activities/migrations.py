@@ -8,6 +8,8 @@ from pathlib import Path
 import asyncpg
 from asyncpg.pool import PoolConnectionProxy
 
+from activities.sql import session_lock
+
 # The same files in both places: deploy/migrations in a checkout (and an editable install),
 # activities/schema in an installed wheel (pyproject.toml ships deploy/migrations there).
 # DUBAN_MIGRATIONS_DIR, when set, overrides both.
@@ -31,8 +33,7 @@ async def migrate(
     if not files:
         raise FileNotFoundError(f"no migrations in {folder}")
     applied_now: list[str] = []
-    await conn.execute("SELECT pg_advisory_lock($1)", _LOCK_KEY)
-    try:
+    async with session_lock(conn, _LOCK_KEY):
         await conn.execute(
             "CREATE TABLE IF NOT EXISTS schema_migrations "
             "(version text PRIMARY KEY, applied_at timestamptz NOT NULL DEFAULT now())"
@@ -45,6 +46,4 @@ async def migrate(
                 await conn.execute(path.read_text(encoding="utf-8"))
                 await conn.execute("INSERT INTO schema_migrations (version) VALUES ($1)", path.stem)
             applied_now.append(path.stem)
-    finally:
-        await conn.execute("SELECT pg_advisory_unlock($1)", _LOCK_KEY)
     return applied_now

@@ -18,6 +18,7 @@ from temporalio import activity
 from temporalio.client import Client
 from temporalio.worker import Worker
 
+from activities.sql import keep_session
 from bench import bare
 from worker.client import connect
 from worker.main import compile_for_sandbox, sandbox
@@ -86,7 +87,7 @@ async def _main(
     for sig in (signal.SIGINT, signal.SIGTERM):
         asyncio.get_running_loop().add_signal_handler(sig, stop.set)
     async with (
-        asyncpg.create_pool(database_url, min_size=1, max_size=10) as pool,
+        asyncpg.create_pool(database_url, min_size=1, max_size=10, reset=keep_session) as pool,
         bare_worker(client, task_queue, pool),
     ):
         if ran_file is None:

@@ -25,6 +25,7 @@ from activities.drain import Drains
 from activities.ledger import LedgerActivities
 from activities.migrations import migrate
 from activities.notify import NotifyActivities
+from activities.sql import keep_session
 from activities.telling import TellingActivities
 from worker import faults
 from worker.client import connect as connect  # re-exported for starter/stack.py, a test
@@ -88,7 +89,9 @@ def compile_for_sandbox(package: Path = Path(workflows.__file__).parent) -> None
 
 @contextlib.asynccontextmanager
 async def open_pool(database_url: str) -> AsyncIterator[asyncpg.Pool]:
-    async with asyncpg.create_pool(database_url, min_size=1, max_size=10) as pool:
+    async with asyncpg.create_pool(
+        database_url, min_size=1, max_size=10, reset=keep_session
+    ) as pool:
         async with pool.acquire() as conn:
             applied = await migrate(conn)
         if applied:

@@ -16,6 +16,7 @@ from temporalio.api.workflowservice.v1 import GetSystemInfoRequest
 from temporalio.client import Client
 
 from activities.migrations import migrate
+from activities.sql import keep_session
 from starter.http import board, desk, errors, links, office, pages, signin, tasks
 from starter.http.auth import Door, DoorDep
 from starter.http.codec import install as install_codec
@@ -41,7 +42,7 @@ def create_app(
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         client = await connect()
         async with asyncpg.create_pool(
-            database_url, min_size=1, max_size=10, reset=_nothing_to_reset
+            database_url, min_size=1, max_size=10, reset=keep_session
         ) as pool:
             async with pool.acquire() as conn:
                 await migrate(conn)
@@ -87,14 +88,6 @@ def create_app(
         return {"status": "ready", "temporal": "ok", "postgresql": "ok"}
 
     return app
-
-
-async def _nothing_to_reset(conn: asyncpg.Connection) -> None:
-    """A connection back in the pool keeps its session: asyncpg still rolls back a
-    transaction left open, and the service sets no session setting, holds no advisory lock
-    (migrate releases its own), keeps no cursor and listens on no pooled connection. The
-    default reset (`SELECT pg_advisory_unlock_all(); CLOSE ALL; UNLISTEN *; RESET ALL`) was
-    one more round trip for every statement sent through the pool."""
 
 
 async def _probe(door: Door) -> tuple[bool, bool]:
