@@ -4,10 +4,12 @@ session advisory locks that such a pool can never hand out still held."""
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator, Iterator
-from contextlib import asynccontextmanager, contextmanager
+from contextlib import asynccontextmanager, contextmanager, suppress
 from typing import Any
 
+import asyncpg
 from opentelemetry import trace
 
 _tracer = trace.get_tracer("duban.sql")
@@ -39,13 +41,22 @@ async def keep_session(conn: Any) -> None:
     of four, 4,000 at once, pgserver on this machine)."""
 
 
+def _end_session(conn: Any) -> None:
+    """Close the connection, ending its session (once the server notices) and every lock
+    it holds; one asyncpg has already closed and taken back is left as it is."""
+    with suppress(asyncpg.InterfaceError):
+        conn.terminate()
+
+
 @asynccontextmanager
 async def session_lock(conn: Any, *key: int, wait: bool = True) -> AsyncIterator[bool]:
     """A session advisory lock on `key` held on `conn` for the block; whether it was taken
     (`wait=False` asks once and yields False when another session holds it). Should asking
     for it or releasing it fail or be cancelled, the lock may be left held, so the
-    connection is closed: its session ends and the lock with it, and a pool (`keep_session`)
-    never hands out a connection that holds one."""
+    connection is closed: its session ends when the server notices (a backend still
+    waiting for the lock leaves once granted it), and the lock with it, and a pool
+    (`keep_session`) never hands out a connection that holds one. The block's own error,
+    if it has one, is the one raised."""
     args = ", ".join(f"${i}" for i in range(1, len(key) + 1))
     try:
         if wait:
@@ -54,16 +65,19 @@ async def session_lock(conn: Any, *key: int, wait: bool = True) -> AsyncIterator
         else:
             taken = bool(await conn.fetchval(f"SELECT pg_try_advisory_lock({args})", *key))
     except BaseException:
-        conn.terminate()
+        _end_session(conn)
         raise
     if not taken:
         yield False
         return
+    finished = False
     try:
         yield True
+        finished = True
     finally:
         try:
             await conn.execute(f"SELECT pg_advisory_unlock({args})", *key)
-        except BaseException:
-            conn.terminate()
-            raise
+        except BaseException as err:
+            _end_session(conn)
+            if finished or isinstance(err, asyncio.CancelledError):
+                raise  # (else the block's own error goes on)

@@ -39,18 +39,25 @@ def free_ports(count: int) -> list[int]:
     """`count` distinct ports free on loopback, for servers started after this returns.
     They are below the kernel's range for bind(0), so no one picking a port of its own
     meanwhile (the dev server picks five) can take one before its server binds it, and
-    every socket is held until all are chosen, so none is handed out twice."""
+    every socket is held until all are chosen, so none is handed out twice. A kernel whose
+    range leaves no room below it gets ports from bind(0), held the same way."""
     floor = _ephemeral_floor()
+    low = 10_000 if floor >= 20_000 else 1_024
     with contextlib.ExitStack() as held:
         ports: list[int] = []
-        while len(ports) < count:
+        for _ in range(200 * count):
+            if len(ports) == count:
+                return ports
             sock = held.enter_context(socket.socket())
+            port = low + secrets.randbelow(floor - low) if floor - low >= 1_000 else 0
             try:
-                sock.bind(("127.0.0.1", secrets.randbelow(floor - 10_000) + 10_000))
-            except OSError:  # in use: another
+                sock.bind(("127.0.0.1", port))
+            except OSError:  # in use: another (its socket closes with the rest)
                 continue
             ports.append(int(sock.getsockname()[1]))
-        return ports
+        if len(ports) == count:
+            return ports
+    raise RuntimeError(f"no {count} free ports on loopback below {floor}")
 
 
 def free_port() -> int:
@@ -77,10 +84,9 @@ class Stack:
 
 
 @contextlib.contextmanager
-def webhook_peer(directory: Path) -> Iterator[str]:
+def webhook_peer(directory: Path, port: int) -> Iterator[str]:
     """The peer runs in its own process so that answering notices costs the worker under
     test no CPU time and no GIL."""
-    port = free_port()
     log = (directory / "peer.log").open("ab")
     process = subprocess.Popen(
         [sys.executable, "-m", "bench.peer", str(port)], stdout=log, stderr=log
@@ -177,9 +183,10 @@ async def bench_stack(keep: Path | None = None) -> AsyncIterator[Stack]:
         else:
             directory = keep
             directory.mkdir(parents=True, exist_ok=True)
-        address = stack.enter_context(temporal_dev_server(directory, free_port(), free_port()))
+        temporal_port, ui_port, peer_port = free_ports(3)
+        address = stack.enter_context(temporal_dev_server(directory, temporal_port, ui_port))
         database_url = stack.enter_context(embedded_postgres(directory))
-        webhook_url = stack.enter_context(webhook_peer(directory))
+        webhook_url = stack.enter_context(webhook_peer(directory, peer_port))
         await _wait_for_temporal(address)
         await _wait_for_port(webhook_url)
         client = await connect(address)

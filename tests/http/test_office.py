@@ -41,12 +41,12 @@ def ledger_rows(bad: bool, tag: str) -> list[list[Any]]:
         rows = list(csv.reader(file))
     header, body = rows[0], rows[1:]
     assert len(body) == 20
-    today = date.today()
+    day = today()
     out: list[list[Any]] = [header]
     for n, row in enumerate(body, start=1):
         row = list(row)
         row[1] = f"{row[1]}（{tag}）"
-        row[7] = today + timedelta(days=30 + n) if row[7] else None
+        row[7] = day + timedelta(days=30 + n) if row[7] else None
         if bad and n == BAD_LINE - 1:
             row[4] = "区水务局"
         out.append(row)
@@ -164,7 +164,7 @@ async def test_assigning_from_the_form_shows_each_refusal_beside_its_field(
     await page.check("input[name=co_units][value='区司法局']")
     await page.fill("#standard", "   ")
     await page.evaluate("document.querySelector('#due').removeAttribute('min')")
-    await page.fill("#due", (date.today() - timedelta(days=1)).isoformat())
+    await page.fill("#due", (today() - timedelta(days=1)).isoformat())
     async with page.expect_navigation() as nav:
         await page.click("#assign button[type=submit]")
     answer = await nav.value
@@ -182,7 +182,7 @@ async def test_assigning_from_the_form_shows_each_refusal_beside_its_field(
     await page.uncheck("input[name=co_units][value='区司法局']")
     await page.check("input[name=co_units][value='区财政局']")
     await page.fill("#standard", "完成清理并公布目录")
-    await page.fill("#due", (date.today() + timedelta(days=60)).isoformat())
+    await page.fill("#due", (today() + timedelta(days=60)).isoformat())
     await page.click("#assign button[type=submit]")
     await page.wait_for_url(f"{api.url}/tasks/**")
     assert "已交办：开展行政规范性文件集中清理（表单）" in await page.inner_text("p.banner.done")

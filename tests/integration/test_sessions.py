@@ -108,3 +108,22 @@ async def test_a_lock_asked_for_and_cancelled_closes_its_connection(kept: asyncp
         # It may have been granted as it was cancelled: the session goes, and the lock.
         assert raw.is_closed()
     assert await until_free(kept)
+
+
+async def test_a_lock_whose_session_the_server_ended_raises_the_block_s_own_error(
+    kept: asyncpg.Pool,
+) -> None:
+    with pytest.raises(ValueError, match="the block's"):
+        async with kept.acquire() as conn, session_lock(conn, *KEY) as taken:
+            assert taken
+            # PostgreSQL restarted, or an operator ended the session: asyncpg closes the
+            # connection and takes it back itself; the release cannot be sent.
+            raw = conn._con  # type: ignore[attr-defined]
+            await kept.execute("SELECT pg_terminate_backend($1)", conn.get_server_pid())
+            for _ in range(50):
+                if raw.is_closed():
+                    break
+                await asyncio.sleep(0.1)
+            assert raw.is_closed()
+            raise ValueError("the block's own error")
+    assert await until_free(kept)
