@@ -46,8 +46,6 @@ def free_ports(count: int) -> list[int]:
     with contextlib.ExitStack() as held:
         ports: list[int] = []
         for _ in range(200 * count):
-            if len(ports) == count:
-                return ports
             sock = held.enter_context(socket.socket())
             port = low + secrets.randbelow(floor - low) if floor - low >= 1_000 else 0
             try:
@@ -55,8 +53,8 @@ def free_ports(count: int) -> list[int]:
             except OSError:  # in use: another (its socket closes with the rest)
                 continue
             ports.append(int(sock.getsockname()[1]))
-        if len(ports) == count:
-            return ports
+            if len(ports) == count:
+                return ports
     raise RuntimeError(f"no {count} free ports on loopback below {floor}")
 
 

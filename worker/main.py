@@ -68,11 +68,11 @@ def sandbox(*workflow_modules: str) -> SandboxedWorkflowRunner:
 
 # The worker's: the workflow modules themselves are shared too. Importing workflows/task.py
 # afresh, with its @workflow.defn, was half of what a new run cost the worker (5-6 ms of
-# 11, tests/replay's first workflow task), a tenth of its time in sign-offs and starts.
+# 11, tests/replay's first workflow task); starts rose by a tenth to three tenths.
 # They hold no state of their own: constants, and classes whose state is per instance.
 # What sharing gives up is the sandbox's guard on their calls (datetime.now() and the
-# like, which they never make); STRICT keeps that guard for the tests: every recorded
-# history replays under it (tests/replay), as every release before 6 ran.
+# like, which they never make); STRICT keeps that guard for the tests: the workflow tests
+# run under it, and every recorded history replays under both.
 SANDBOX = sandbox("workflows")
 STRICT = sandbox()
 
@@ -80,10 +80,10 @@ STRICT = sandbox()
 def compile_for_sandbox(package: Path = Path(workflows.__file__).parent) -> None:
     """Bring the workflow modules' bytecode up to date. A sandbox that imports them afresh
     for every new workflow run (STRICT; the bare benchmark's), with no current bytecode
-    beside them (a fresh checkout, or
-    PYTHONDONTWRITEBYTECODE set) every import compiles the source again: a quarter of the
-    worker's time when tasks start fast (bench/README). A read-only install is left as it
-    is: its bytecode was compiled when it was installed."""
+    beside them (a fresh checkout, or PYTHONDONTWRITEBYTECODE set), compiles the source
+    again at every import: a quarter of the worker's time when tasks start fast
+    (bench/README). A read-only install is left as it is: its bytecode was compiled when it
+    was installed."""
     compileall.compile_dir(package, quiet=2, maxlevels=0)
 
 

@@ -53,7 +53,7 @@ TASK = {
     },
 }
 # The same examples every run, so CI's verdict is the code's, not the draw's. To explore
-# fresh ones: DUBAN_HYPOTHESIS_EXPLORE=1 (an input found so is added here as an example).
+# fresh ones: DUBAN_HYPOTHESIS_EXPLORE=1 (keep an input it finds failing as an @example).
 SETTINGS = settings(
     max_examples=40,
     deadline=None,
